@@ -1,0 +1,44 @@
+# mirrorflow: `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# jsii prints a large end-of-life banner on Node 20 unless this is set before node starts.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_VERSION_CHECK := true
+
+GO      ?= go
+TASKS   := $(notdir $(wildcard tasks/*))
+# Lambda assets: one bootstrap per step, linux/arm64 for provided.al2023.
+LAMBDA_DIR := bin/lambda
+# Host builds of the same steps, for running the workflow offline.
+LOCAL_DIR  := bin/local
+NODE_DIR   := _node
+CDK        := $(NODE_DIR)/node_modules/.bin/cdk
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build every step's bootstrap for Lambda (linux/arm64) into bin/lambda/<step>/
+	@for t in $(TASKS); do \
+	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' \
+	    -o $(LAMBDA_DIR)/$$t/bootstrap ./tasks/$$t || exit 1; \
+	done
+
+.PHONY: build-local
+build-local: ## Build every step's bootstrap for this machine into bin/local/<step>/
+	@for t in $(TASKS); do \
+	  CGO_ENABLED=0 $(GO) build -tags lambda.norpc -o $(LOCAL_DIR)/$$t/bootstrap ./tasks/$$t || exit 1; \
+	done
+
+$(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+.PHONY: node
+node: $(NODE_DIR)/node_modules/.package-lock.json ## Install the pinned npm tools (CDK CLI, asl-validator, aws-local-stepfunctions)
+
+.PHONY: test
+test: node build ## Run go vet and every test
+	$(GO) vet ./...
+	$(GO) test ./...

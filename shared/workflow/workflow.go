@@ -1,0 +1,125 @@
+// Package workflow is the contract between the states of the placement
+// state machine: the step names (which are the state names a person sees in
+// the console), the payload every step receives and returns, the execution
+// input forms, and the dead-letter message.
+package workflow
+
+import (
+	"encoding/json"
+
+	"github.com/mirrorflow/mirrorflow/shared/placement"
+)
+
+// Step names are the Task state names, in workflow order.
+const (
+	StepCheckExistingSession = "CheckExistingSession"
+	StepGatherCandidates     = "GatherCandidates"
+	StepFilterByZone         = "FilterByAvailabilityZone"
+	StepFilterBySG           = "FilterBySecurityGroup"
+	StepFilterByNACL         = "FilterByNetworkACL"
+	StepPickLeastLoaded      = "PickLeastLoaded"
+	StepCreateSession        = "CreateSession"
+)
+
+// Step is one Task of the workflow and the folder under tasks/ its Lambda is built from.
+type Step struct {
+	Name string
+	Dir  string
+	// Doc says what the step does, for the Lambda's description.
+	Doc string
+}
+
+// Steps lists the workflow's Tasks in order. The stack, the Makefile's build
+// and mirrorctl plan all follow this list.
+var Steps = []Step{
+	{StepCheckExistingSession, "checksession", "Finds the instance's primary interface and whether it is already mirrored or is itself a sensor."},
+	{StepGatherCandidates, "gathercandidates", "Lists the candidate traffic mirror targets and resolves each to its interface, zone and capacity."},
+	{StepFilterByZone, "filterzone", "Keeps sensors in the source's Availability Zone, others only as a fallback unless LocalZoneOnly."},
+	{StepFilterBySG, "filtersecuritygroup", "Keeps sensors whose security groups admit VXLAN (UDP 4789) from the source."},
+	{StepFilterByNACL, "filternacl", "Keeps sensors whose path is allowed by the network ACLs of both subnets."},
+	{StepPickLeastLoaded, "pickleastloaded", "Drops full sensors and picks the least-loaded of those left."},
+	{StepCreateSession, "createsession", "Creates the traffic mirror session, idempotently, tagged with the execution."},
+}
+
+// Outcome is how a placement ended.
+type Outcome string
+
+// Outcomes, as mirrorctl and the snapshot format name them.
+const (
+	OutcomeCreated Outcome = "created"
+	OutcomeExists  Outcome = "exists"
+	OutcomeSkipped Outcome = "skipped"
+	OutcomeFailed  Outcome = "failed"
+)
+
+// Start is what the state machine hands the first step: the execution input
+// as it came (an EventBridge event or {"instanceId": "i-..."}) and the
+// execution's id, taken from the context object ($$.Execution.Id).
+type Start struct {
+	Input       json.RawMessage `json:"input"`
+	ExecutionID string          `json:"executionId"`
+}
+
+// ManualInput is what a person pastes into the console's New execution, and
+// what mirrorctl run and retry send.
+type ManualInput struct {
+	InstanceID string `json:"instanceId"`
+}
+
+// Placement is the payload every step after the first receives and returns.
+// Each step appends its own StepReport, so the console's input and output
+// views of any state tell the placement's story so far.
+type Placement struct {
+	ExecutionID string `json:"executionId,omitempty"`
+	InstanceID  string `json:"instanceId"`
+	// Trigger is "eventbridge" or "manual".
+	Trigger string            `json:"trigger"`
+	Source  *placement.Source `json:"source,omitempty"`
+	// Outcome is empty while the placement goes on; CheckExistingSession sets
+	// exists or skipped, CreateSession sets created.
+	Outcome Outcome `json:"outcome,omitempty"`
+	Reason  string  `json:"reason,omitempty"`
+	// TargetID is the existing or chosen sensor; SessionID the existing or created session.
+	TargetID  string `json:"targetId,omitempty"`
+	SessionID string `json:"sessionId,omitempty"`
+	// Candidates are the sensors still in the running.
+	Candidates []placement.Sensor `json:"candidates"`
+	Steps      []StepReport       `json:"steps"`
+}
+
+// StepReport is one step's section of the payload: what it kept, what it
+// rejected and why.
+type StepReport struct {
+	Step     string                `json:"step"`
+	Kept     []string              `json:"kept,omitempty"`
+	Rejected []placement.Rejection `json:"rejected,omitempty"`
+	// Note is the step's own summary ("2 of 4 sensors in us-east-1a; 2 kept as cross-zone fallback").
+	Note string `json:"note,omitempty"`
+}
+
+// Triggers.
+const (
+	TriggerEventBridge = "eventbridge"
+	TriggerManual      = "manual"
+)
+
+// DeadLetter is the message the state machine's dead-letter path sends to
+// SQS for every placement that could not be made. The state machine builds
+// it from the context object and the caught error, so it exists even when
+// the first step failed before the payload had an instance id.
+type DeadLetter struct {
+	// Step is the state that failed.
+	Step string `json:"step"`
+	// InstanceID is empty when the first step rejected the input.
+	InstanceID  string `json:"instanceId,omitempty"`
+	ExecutionID string `json:"executionId"`
+	// Input is the execution's input, so the placement can be started again as it was.
+	Input json.RawMessage `json:"input"`
+	// Error is the error name (the Lambda's errorType, or a States.* name).
+	Error string `json:"error"`
+	// Cause is the error's cause as Step Functions recorded it: for a Lambda
+	// error, a JSON document with errorMessage and errorType.
+	Cause string `json:"cause"`
+	// StartTime is when the failed execution started.
+	StartTime string `json:"startTime,omitempty"`
+}
