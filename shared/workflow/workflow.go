@@ -27,18 +27,45 @@ type Step struct {
 	Dir  string
 	// Doc says what the step does, for the Lambda's description.
 	Doc string
+	// EC2Actions are the only EC2 API actions the step calls: its IAM role
+	// grants these and nothing else, and its tests check it calls no other.
+	EC2Actions []string
 }
 
 // Steps lists the workflow's Tasks in order. The stack, the Makefile's build
 // and mirrorctl plan all follow this list.
 var Steps = []Step{
-	{StepCheckExistingSession, "checksession", "Finds the instance's primary interface and whether it is already mirrored or is itself a sensor."},
-	{StepGatherCandidates, "gathercandidates", "Lists the candidate traffic mirror targets and resolves each to its interface, zone and capacity."},
-	{StepFilterByZone, "filterzone", "Keeps sensors in the source's Availability Zone, others only as a fallback unless LocalZoneOnly."},
-	{StepFilterBySG, "filtersecuritygroup", "Keeps sensors whose security groups admit VXLAN (UDP 4789) from the source."},
-	{StepFilterByNACL, "filternacl", "Keeps sensors whose path is allowed by the network ACLs of both subnets."},
-	{StepPickLeastLoaded, "pickleastloaded", "Drops full sensors and picks the least-loaded of those left."},
-	{StepCreateSession, "createsession", "Creates the traffic mirror session, idempotently, tagged with the execution."},
+	{StepCheckExistingSession, "checksession",
+		"Finds the instance's primary interface and whether it is already mirrored or is itself a sensor.",
+		[]string{"DescribeInstances", "DescribeTrafficMirrorSessions", "DescribeTrafficMirrorTargets"}},
+	{StepGatherCandidates, "gathercandidates",
+		"Lists the candidate traffic mirror targets and resolves each to its interface, zone and capacity.",
+		[]string{"DescribeTrafficMirrorTargets", "DescribeNetworkInterfaces", "DescribeInstances"}},
+	{StepFilterByZone, "filterzone",
+		"Keeps sensors in the source's Availability Zone, others only as a fallback unless LocalZoneOnly.",
+		nil},
+	{StepFilterBySG, "filtersecuritygroup",
+		"Keeps sensors whose security groups admit VXLAN (UDP 4789) from the source.",
+		[]string{"DescribeSecurityGroups", "GetManagedPrefixListEntries"}},
+	{StepFilterByNACL, "filternacl",
+		"Keeps sensors whose path is allowed by the network ACLs of both subnets.",
+		[]string{"DescribeNetworkAcls"}},
+	{StepPickLeastLoaded, "pickleastloaded",
+		"Drops full sensors and picks the least-loaded of those left.",
+		[]string{"DescribeTrafficMirrorSessions"}},
+	{StepCreateSession, "createsession",
+		"Creates the traffic mirror session, idempotently, tagged with the execution.",
+		[]string{"CreateTrafficMirrorSession", "CreateTags", "DescribeTrafficMirrorSessions"}},
+}
+
+// StepNamed returns the step called name.
+func StepNamed(name string) (Step, bool) {
+	for _, s := range Steps {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Step{}, false
 }
 
 // Outcome is how a placement ended.
