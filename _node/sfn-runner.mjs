@@ -1,0 +1,181 @@
+// sfn-runner executes a synthesized Step Functions definition with
+// aws-local-stepfunctions, as AWS would, for mirrorflow's offline runs.
+//
+// It reads one execution request per line on stdin:
+//   {"name": "...", "input": {...}}
+// and writes one result per line on stdout:
+//   {"name", "executionArn", "status": "SUCCEEDED"|"FAILED", "output", "error", "cause", "events": [...]}
+//
+// Task states whose resource is arn:aws:states:::lambda:invoke (or a plain
+// function ARN) are sent to a server of the Lambda Invoke API (--lambda-endpoint);
+// arn:aws:states:::sqs:sendMessage appends the message to --sqs-file as a JSON line.
+// Retry intervals may be shortened with --retry-interval-ms; nothing else of
+// the definition is changed.
+import './polyfill.mjs';
+import { readFileSync, appendFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { randomUUID, createHash } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { StateMachine } from 'aws-local-stepfunctions';
+
+const { values: args } = parseArgs({
+  options: {
+    definition: { type: 'string' },
+    'lambda-endpoint': { type: 'string' },
+    'sqs-file': { type: 'string' },
+    'retry-interval-ms': { type: 'string', default: '' },
+    'state-machine-arn': { type: 'string', default: 'arn:aws:states:us-east-1:123456789012:stateMachine:Mirrorflow' },
+  },
+});
+for (const required of ['definition', 'lambda-endpoint', 'sqs-file']) {
+  if (!args[required]) {
+    process.stderr.write(`sfn-runner: --${required} is required\n`);
+    process.exit(2);
+  }
+}
+
+const definition = JSON.parse(readFileSync(args.definition, 'utf8'));
+const lambdaEndpoint = args['lambda-endpoint'].replace(/\/$/, '');
+const stateMachineArn = args['state-machine-arn'];
+const stateMachineName = stateMachineArn.split(':').pop();
+
+// The Lambda service's own failures, as Step Functions names them for lambda:invoke tasks.
+const lambdaServiceErrors = {
+  429: 'Lambda.TooManyRequestsException',
+  404: 'Lambda.ResourceNotFoundException',
+};
+
+async function invokeLambda(functionName, payload) {
+  let resp;
+  try {
+    resp = await fetch(`${lambdaEndpoint}/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(payload ?? {}),
+    });
+  } catch (err) {
+    throw named('Lambda.SdkClientException', `Unable to reach the Lambda service: ${err.message}`);
+  }
+  const body = await resp.text();
+  if (resp.status !== 200) {
+    throw named(lambdaServiceErrors[resp.status] ?? 'Lambda.ServiceException', body);
+  }
+  if (resp.headers.get('x-amz-function-error')) {
+    // Step Functions names the error by the function's errorType and keeps
+    // the whole error document as the cause.
+    let doc;
+    try {
+      doc = JSON.parse(body);
+    } catch {
+      doc = { errorType: 'Lambda.Unknown', errorMessage: body };
+    }
+    throw named(doc.errorType || 'Lambda.Unknown', body);
+  }
+  return body.length ? JSON.parse(body) : null;
+}
+
+function named(name, message) {
+  const err = new Error(message);
+  err.name = name;
+  return err;
+}
+
+// Local handlers for every Task state, by the service integration it names.
+function localHandlers(states) {
+  const handlers = {};
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Type !== 'Task') continue;
+    const resource = state.Resource;
+    if (resource === 'arn:aws:states:::lambda:invoke') {
+      handlers[name] = async (params) => {
+        const payload = await invokeLambda(params.FunctionName, params.Payload);
+        return { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200, SdkHttpMetadata: { HttpStatusCode: 200 } };
+      };
+    } else if (/^arn:aws:lambda:[^:]+:\d+:function:/.test(resource)) {
+      handlers[name] = async (input) => invokeLambda(resource, input);
+    } else if (resource === 'arn:aws:states:::sqs:sendMessage') {
+      handlers[name] = async (params) => {
+        const body = typeof params.MessageBody === 'string' ? params.MessageBody : JSON.stringify(params.MessageBody);
+        const messageId = randomUUID();
+        appendFileSync(args['sqs-file'], JSON.stringify({ QueueUrl: params.QueueUrl, MessageId: messageId, Body: body }) + '\n');
+        return { MessageId: messageId, MD5OfMessageBody: createHash('md5').update(body).digest('hex') };
+      };
+    } else {
+      throw new Error(`sfn-runner: state ${name} uses ${resource}, which has no local handler`);
+    }
+  }
+  return handlers;
+}
+
+function retryOverrides(states, ms) {
+  if (ms === '') return {};
+  const overrides = {};
+  for (const [name, state] of Object.entries(states)) {
+    if (state.Retry) overrides[name] = state.Retry.map(() => Number(ms));
+  }
+  return overrides;
+}
+
+const stateMachine = new StateMachine(definition);
+const handlers = localHandlers(definition.States);
+const retries = retryOverrides(definition.States, args['retry-interval-ms']);
+
+async function execute(request) {
+  const name = request.name || randomUUID();
+  const executionArn = `arn:aws:states:us-east-1:123456789012:execution:${stateMachineName}:${name}`;
+  const startTime = new Date().toISOString();
+  const execution = stateMachine.run(request.input, {
+    overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retries },
+    context: {
+      Execution: { Id: executionArn, Input: request.input, Name: name, StartTime: startTime, RoleArn: 'arn:aws:iam::123456789012:role/Mirrorflow' },
+      StateMachine: { Id: stateMachineArn, Name: stateMachineName },
+    },
+  });
+  const events = [];
+  const collecting = (async () => {
+    for await (const event of execution.eventLogs) {
+      const e = { type: event.type, timestamp: new Date(event.timestamp).toISOString() };
+      if (event.state) {
+        e.state = event.state.name;
+        e.stateType = event.state.type;
+        if (event.type === 'StateExited' && event.state.type === 'Task') e.output = event.state.output;
+      }
+      if (event.Error !== undefined) {
+        e.error = event.Error;
+        e.cause = event.Cause;
+      }
+      if (event.retry) e.attempt = event.retry.attempt;
+      events.push(e);
+    }
+  })();
+  const result = { name, executionArn, startTime };
+  try {
+    result.output = await execution.result;
+    result.status = 'SUCCEEDED';
+  } catch (err) {
+    // The engine wraps the error that ended the execution (a Fail state's
+    // Error and Cause, or an uncaught task error) in an ExecutionError.
+    const failure = err.name === 'ExecutionError' && err.cause instanceof Error ? err.cause : err;
+    result.status = 'FAILED';
+    result.error = failure.name;
+    result.cause = typeof failure.cause === 'string' ? failure.cause : failure.message;
+  }
+  await collecting;
+  result.events = events;
+  return result;
+}
+
+const pending = [];
+const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+for await (const line of lines) {
+  if (!line.trim()) continue;
+  let request;
+  try {
+    request = JSON.parse(line);
+  } catch (err) {
+    process.stdout.write(JSON.stringify({ status: 'REJECTED', error: 'InvalidExecutionInput', cause: err.message }) + '\n');
+    continue;
+  }
+  pending.push(execute(request).then((result) => process.stdout.write(JSON.stringify(result) + '\n')));
+}
+await Promise.all(pending);
