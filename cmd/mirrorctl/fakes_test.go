@@ -1,0 +1,539 @@
+package main
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// call is one request a fake received: the operation and its input as the
+// SDK serialized it.
+type call struct {
+	Op    string
+	Input map[string]any
+}
+
+// recorder keeps the calls a fake received, in order.
+type recorder struct {
+	mu    sync.Mutex
+	calls []call
+}
+
+func (r *recorder) record(op string, in map[string]any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, call{Op: op, Input: in})
+}
+
+// Calls returns the calls of one operation.
+func (r *recorder) Calls(op string) []call {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []call
+	for _, c := range r.calls {
+		if c.Op == op {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Reset forgets the calls so far.
+func (r *recorder) Reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = nil
+}
+
+// jsonTarget checks an awsJson1_0 request and returns its operation and input.
+func jsonTarget(t *testing.T, req *http.Request, service string) (string, map[string]any, bool) {
+	if ct := req.Header.Get("Content-Type"); ct != "application/x-amz-json-1.0" {
+		t.Errorf("%s request Content-Type = %q, want application/x-amz-json-1.0", service, ct)
+		return "", nil, false
+	}
+	if !strings.HasPrefix(req.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
+		t.Errorf("%s request is not SigV4-signed", service)
+	}
+	target, ok := strings.CutPrefix(req.Header.Get("X-Amz-Target"), service+".")
+	if !ok {
+		t.Errorf("X-Amz-Target = %q, want %s.<Operation>", req.Header.Get("X-Amz-Target"), service)
+		return "", nil, false
+	}
+	// Reading the whole body before answering keeps the client's request
+	// write from racing the response (aws-sdk-go-v2 issue 2737).
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		t.Errorf("reading %s request: %v", target, err)
+		return "", nil, false
+	}
+	in := map[string]any{}
+	if err := json.Unmarshal(body, &in); err != nil {
+		t.Errorf("decoding %s input: %v", target, err)
+		return "", nil, false
+	}
+	return target, in, true
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// jsonError answers as the awsJson1_0 protocol documents an error.
+func jsonError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": msg})
+}
+
+func str(in map[string]any, k string) string {
+	s, _ := in[k].(string)
+	return s
+}
+
+func epoch(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
+
+// fakeExecution is one execution the fake Step Functions holds.
+type fakeExecution struct {
+	arn, name, stateMachine, input string
+	status, errName, cause, output string
+	start, stop                    time.Time
+	// events is the history in wire form (timestamps as epoch seconds).
+	events       []map[string]any
+	polls        int
+	redriveCount int
+	// ending is how a RUNNING execution ends once polled enough.
+	ending ending
+}
+
+// ending is how a started execution turns out.
+type ending struct {
+	status, errName, cause, output string
+}
+
+// fakeSFN is a behavioural Step Functions: executions in a map, names
+// unique per state machine, statuses that change as they are polled, the
+// documented error codes.
+type fakeSFN struct {
+	recorder
+	t             *testing.T
+	mu            sync.Mutex
+	stateMachines map[string]bool
+	executions    map[string]*fakeExecution
+	// end decides how an execution started through the API ends.
+	end func(input string) ending
+	// pollsToEnd is how many DescribeExecution calls see it RUNNING first.
+	pollsToEnd int
+	pageSize   int
+	clock      time.Time
+}
+
+func newFakeSFN(t *testing.T) *fakeSFN {
+	return &fakeSFN{
+		t: t, stateMachines: map[string]bool{}, executions: map[string]*fakeExecution{},
+		end:        func(string) ending { return ending{status: "SUCCEEDED", output: `{"outcome":"created"}`} },
+		pollsToEnd: 1, pageSize: 10,
+		clock: time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC),
+	}
+}
+
+func (f *fakeSFN) tick() time.Time {
+	f.clock = f.clock.Add(time.Second)
+	return f.clock
+}
+
+// loadHistory adds an execution whose history is an
+// `aws stepfunctions get-execution-history` document.
+func (f *fakeSFN) loadHistory(arn, path string) {
+	f.t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var doc struct {
+		Events []map[string]any `json:"events"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		f.t.Fatalf("decoding %s: %v", path, err)
+	}
+	e := &fakeExecution{arn: arn, name: arn[strings.LastIndex(arn, ":")+1:], stateMachine: smOf(arn)}
+	for _, ev := range doc.Events {
+		ts, err := time.Parse(time.RFC3339Nano, ev["timestamp"].(string))
+		if err != nil {
+			f.t.Fatalf("event %v: %v", ev["id"], err)
+		}
+		ev["timestamp"] = epoch(ts)
+		switch ev["type"] {
+		case "ExecutionStarted":
+			e.start, e.status = ts, "RUNNING"
+			e.input = ev["executionStartedEventDetails"].(map[string]any)["input"].(string)
+		case "ExecutionFailed":
+			d := ev["executionFailedEventDetails"].(map[string]any)
+			e.stop, e.status, e.errName, e.cause = ts, "FAILED", str(d, "error"), str(d, "cause")
+		case "ExecutionSucceeded":
+			e.stop, e.status = ts, "SUCCEEDED"
+		}
+		e.events = append(e.events, ev)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.executions[arn] = e
+}
+
+func smOf(executionARN string) string {
+	parts := strings.Split(executionARN, ":")
+	return strings.Join(append(parts[:5], "stateMachine", parts[6]), ":")
+}
+
+func (f *fakeSFN) event(e *fakeExecution, typ, key string, details map[string]any, at time.Time) {
+	ev := map[string]any{"timestamp": epoch(at), "type": typ, "id": len(e.events) + 1, "previousEventId": len(e.events)}
+	if key != "" {
+		ev[key] = details
+	}
+	e.events = append(e.events, ev)
+}
+
+func (f *fakeSFN) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	op, in, ok := jsonTarget(f.t, req, "AWSStepFunctions")
+	if !ok {
+		jsonError(w, 400, "SerializationException", "bad request")
+		return
+	}
+	f.record(op, in)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	notFound := func(arn string) { jsonError(w, 400, "ExecutionDoesNotExist", "Execution Does Not Exist: '"+arn+"'") }
+	switch op {
+	case "StartExecution":
+		sm, name, input := str(in, "stateMachineArn"), str(in, "name"), str(in, "input")
+		if !f.stateMachines[sm] {
+			jsonError(w, 400, "StateMachineDoesNotExist", "State Machine Does Not Exist: '"+sm+"'")
+			return
+		}
+		arn := strings.Replace(sm, ":stateMachine:", ":execution:", 1) + ":" + name
+		if e, ok := f.executions[arn]; ok {
+			if e.input != input || e.status != "RUNNING" {
+				jsonError(w, 400, "ExecutionAlreadyExists", "Execution Already Exists: '"+arn+"'")
+				return
+			}
+		} else {
+			e := &fakeExecution{arn: arn, name: name, stateMachine: sm, input: input, status: "RUNNING", start: f.tick(), ending: f.end(input)}
+			f.event(e, "ExecutionStarted", "executionStartedEventDetails", map[string]any{"input": input}, e.start)
+			f.executions[arn] = e
+		}
+		writeJSON(w, map[string]any{"executionArn": arn, "startDate": epoch(f.executions[arn].start)})
+	case "DescribeExecution":
+		e, ok := f.executions[str(in, "executionArn")]
+		if !ok {
+			notFound(str(in, "executionArn"))
+			return
+		}
+		if e.status == "RUNNING" {
+			if e.polls++; e.polls > f.pollsToEnd && e.ending.status != "" {
+				f.finish(e)
+			}
+		}
+		out := map[string]any{"executionArn": e.arn, "stateMachineArn": e.stateMachine, "name": e.name, "status": e.status,
+			"startDate": epoch(e.start), "input": e.input, "redriveCount": e.redriveCount}
+		if !e.stop.IsZero() {
+			out["stopDate"] = epoch(e.stop)
+		}
+		for k, v := range map[string]string{"error": e.errName, "cause": e.cause, "output": e.output} {
+			if v != "" {
+				out[k] = v
+			}
+		}
+		writeJSON(w, out)
+	case "GetExecutionHistory":
+		e, ok := f.executions[str(in, "executionArn")]
+		if !ok {
+			notFound(str(in, "executionArn"))
+			return
+		}
+		events := append([]map[string]any(nil), e.events...)
+		if in["reverseOrder"] == true {
+			for i, j := 0, len(events)-1; i < j; i, j = i+1, j-1 {
+				events[i], events[j] = events[j], events[i]
+			}
+		}
+		page, next := f.page(len(events), in)
+		out := map[string]any{"events": events[page[0]:page[1]]}
+		if next != "" {
+			out["nextToken"] = next
+		}
+		writeJSON(w, out)
+	case "ListExecutions":
+		sm := str(in, "stateMachineArn")
+		if !f.stateMachines[sm] {
+			jsonError(w, 400, "StateMachineDoesNotExist", "State Machine Does Not Exist: '"+sm+"'")
+			return
+		}
+		var list []*fakeExecution
+		for _, e := range f.executions {
+			if e.stateMachine == sm && (str(in, "statusFilter") == "" || str(in, "statusFilter") == e.status) {
+				list = append(list, e)
+			}
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i].start.After(list[j].start) })
+		page, next := f.page(len(list), in)
+		items := []map[string]any{}
+		for _, e := range list[page[0]:page[1]] {
+			item := map[string]any{"executionArn": e.arn, "stateMachineArn": e.stateMachine, "name": e.name, "status": e.status, "startDate": epoch(e.start)}
+			if !e.stop.IsZero() {
+				item["stopDate"] = epoch(e.stop)
+			}
+			items = append(items, item)
+		}
+		out := map[string]any{"executions": items}
+		if next != "" {
+			out["nextToken"] = next
+		}
+		writeJSON(w, out)
+	case "RedriveExecution":
+		e, ok := f.executions[str(in, "executionArn")]
+		if !ok {
+			notFound(str(in, "executionArn"))
+			return
+		}
+		if e.status == "RUNNING" || e.status == "SUCCEEDED" {
+			jsonError(w, 400, "ExecutionNotRedrivable", "Execution is "+e.status+": '"+e.arn+"'")
+			return
+		}
+		at := f.tick()
+		e.status, e.stop, e.errName, e.cause, e.polls = "RUNNING", time.Time{}, "", "", 0
+		e.redriveCount++
+		e.ending = f.end(e.input)
+		f.event(e, "ExecutionRedriven", "executionRedrivenEventDetails", map[string]any{"redriveCount": e.redriveCount}, at)
+		writeJSON(w, map[string]any{"redriveDate": epoch(at)})
+	default:
+		jsonError(w, 400, "UnknownOperationException", "the fake does not serve "+op)
+	}
+}
+
+// finish ends a running execution as its ending says, with the history
+// events Step Functions writes.
+func (f *fakeSFN) finish(e *fakeExecution) {
+	at := f.tick()
+	e.status, e.stop, e.errName, e.cause, e.output = e.ending.status, at, e.ending.errName, e.ending.cause, e.ending.output
+	switch e.status {
+	case "SUCCEEDED":
+		f.event(e, "ExecutionSucceeded", "executionSucceededEventDetails", map[string]any{"output": e.output}, at)
+	case "FAILED":
+		f.event(e, "ExecutionFailed", "executionFailedEventDetails", map[string]any{"error": e.errName, "cause": e.cause}, at)
+	}
+}
+
+// page cuts a list by the request's nextToken and maxResults (the fake's
+// small page size when unset, so the SDK paginators turn pages).
+func (f *fakeSFN) page(n int, in map[string]any) ([2]int, string) {
+	start := 0
+	if tok := str(in, "nextToken"); tok != "" {
+		start, _ = strconv.Atoi(tok)
+	}
+	size := f.pageSize
+	if m, ok := in["maxResults"].(float64); ok && m > 0 {
+		size = int(m)
+	}
+	end := min(start+size, n)
+	if end < n {
+		return [2]int{start, end}, strconv.Itoa(end)
+	}
+	return [2]int{start, end}, ""
+}
+
+// fakeMessage is one message in the fake queue.
+type fakeMessage struct {
+	id, body, handle string
+	sent, visibleAt  time.Time
+	receives         int
+}
+
+// fakeSQS is a behavioural SQS queue over the JSON protocol: visibility
+// timeouts honoured (the queue's default of 30 s when a receive sends
+// none), receipt handles that change on every receive, MD5 of each body.
+type fakeSQS struct {
+	recorder
+	t        *testing.T
+	mu       sync.Mutex
+	queueURL string
+	messages []*fakeMessage
+	handles  int
+}
+
+func (q *fakeSQS) add(id, body string, sent time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.messages = append(q.messages, &fakeMessage{id: id, body: body, sent: sent})
+}
+
+// Visible lists the ids of the messages a receive would return now.
+func (q *fakeSQS) Visible() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var ids []string
+	for _, m := range q.messages {
+		if !m.visibleAt.After(time.Now()) {
+			ids = append(ids, m.id)
+		}
+	}
+	return ids
+}
+
+// IDs lists every message in the queue, visible or not.
+func (q *fakeSQS) IDs() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var ids []string
+	for _, m := range q.messages {
+		ids = append(ids, m.id)
+	}
+	return ids
+}
+
+func (q *fakeSQS) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	op, in, ok := jsonTarget(q.t, req, "AmazonSQS")
+	if !ok {
+		jsonError(w, 400, "InvalidParameterValue", "bad request")
+		return
+	}
+	q.record(op, in)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if str(in, "QueueUrl") != q.queueURL {
+		w.Header().Set("x-amzn-query-error", "AWS.SimpleQueueService.NonExistentQueue;Sender")
+		jsonError(w, 400, "com.amazonaws.sqs#QueueDoesNotExist", "The specified queue does not exist.")
+		return
+	}
+	byHandle := func() *fakeMessage {
+		for _, m := range q.messages {
+			if m.handle != "" && m.handle == str(in, "ReceiptHandle") {
+				return m
+			}
+		}
+		jsonError(w, 400, "com.amazonaws.sqs#ReceiptHandleIsInvalid", "The input receipt handle is invalid.")
+		return nil
+	}
+	now := time.Now()
+	switch op {
+	case "ReceiveMessage":
+		visibility := 30 * time.Second
+		if v, ok := in["VisibilityTimeout"].(float64); ok {
+			visibility = time.Duration(v) * time.Second
+		}
+		max := 1
+		if v, ok := in["MaxNumberOfMessages"].(float64); ok {
+			max = int(v)
+		}
+		var out []map[string]any
+		for _, m := range q.messages {
+			if len(out) == max || m.visibleAt.After(now) {
+				continue
+			}
+			q.handles++
+			m.receives++
+			m.handle = fmt.Sprintf("AQEB-%s-%d", m.id, q.handles)
+			m.visibleAt = now.Add(visibility)
+			sum := md5.Sum([]byte(m.body))
+			out = append(out, map[string]any{
+				"MessageId": m.id, "ReceiptHandle": m.handle, "MD5OfBody": hex.EncodeToString(sum[:]), "Body": m.body,
+				"Attributes": map[string]string{
+					"SentTimestamp":           strconv.FormatInt(m.sent.UnixMilli(), 10),
+					"ApproximateReceiveCount": strconv.Itoa(m.receives),
+				},
+			})
+		}
+		if out == nil {
+			writeJSON(w, map[string]any{})
+			return
+		}
+		writeJSON(w, map[string]any{"Messages": out})
+	case "DeleteMessage":
+		m := byHandle()
+		if m == nil {
+			return
+		}
+		for i, x := range q.messages {
+			if x == m {
+				q.messages = append(q.messages[:i], q.messages[i+1:]...)
+				break
+			}
+		}
+		writeJSON(w, map[string]any{})
+	case "ChangeMessageVisibility":
+		m := byHandle()
+		if m == nil {
+			return
+		}
+		v, _ := in["VisibilityTimeout"].(float64)
+		m.visibleAt = now.Add(time.Duration(v) * time.Second)
+		writeJSON(w, map[string]any{})
+	default:
+		jsonError(w, 400, "UnsupportedOperation", "the fake does not serve "+op)
+	}
+}
+
+// fakeCFN is CloudFormation's DescribeStacks over the query protocol.
+type fakeCFN struct {
+	recorder
+	t      *testing.T
+	stacks map[string]map[string]string
+}
+
+func (c *fakeCFN) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if err := req.ParseForm(); err != nil {
+		c.t.Errorf("parsing CloudFormation form: %v", err)
+	}
+	op, name := req.PostForm.Get("Action"), req.PostForm.Get("StackName")
+	c.record(op, map[string]any{"StackName": name, "Version": req.PostForm.Get("Version")})
+	w.Header().Set("Content-Type", "text/xml")
+	outputs, ok := c.stacks[name]
+	if op != "DescribeStacks" || !ok {
+		w.WriteHeader(400)
+		fmt.Fprintf(w, `<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id %s does not exist</Message></Error><RequestId>8f6b0c2e-1d3a-4e5f-9a7b-0c1d2e3f4a5b</RequestId></ErrorResponse>`, xmlEscape(name))
+		return
+	}
+	var b strings.Builder
+	keys := make([]string, 0, len(outputs))
+	for k := range outputs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "<member><OutputKey>%s</OutputKey><OutputValue>%s</OutputValue></member>", k, xmlEscape(outputs[k]))
+	}
+	fmt.Fprintf(w, `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>`+
+		`<StackName>%s</StackName><StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/%s/6a1b2c3d-4e5f-11ef-8a9b-0a1b2c3d4e5f</StackId>`+
+		`<CreationTime>2026-11-20T08:00:00.000Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus><Outputs>%s</Outputs>`+
+		`</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f</RequestId></ResponseMetadata></DescribeStacksResponse>`,
+		xmlEscape(name), xmlEscape(name), b.String())
+}
+
+func xmlEscape(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+// servers starts the three fakes on loopback.
+func servers(t *testing.T, f *fakeSFN, q *fakeSQS, c *fakeCFN) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for id, h := range map[string]http.Handler{"SFN": f, "SQS": q, "CloudFormation": c} {
+		s := httptest.NewServer(h)
+		t.Cleanup(s.Close)
+		out[id] = s.URL
+	}
+	return out
+}

@@ -1,0 +1,450 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mirrorflow/mirrorflow/shared/operate"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+const (
+	region       = "us-east-1"
+	stateMachine = "arn:aws:states:us-east-1:123456789012:stateMachine:Mirrorflow"
+	queueURL     = "https://sqs.us-east-1.amazonaws.com/123456789012/Mirrorflow-DeadLetterQueue"
+	failedName   = "manual-i-0a1b2c3d4e5f60718-20261122T103000Z"
+	failedARN    = "arn:aws:states:us-east-1:123456789012:execution:Mirrorflow:" + failedName
+	eventARN     = "arn:aws:states:us-east-1:123456789012:execution:Mirrorflow:7d0b9c1e-5a4f-4e2b-8c3d-2f1a0e9b8c7d"
+	instanceA    = "i-0a1b2c3d4e5f60718"
+	instanceB    = "i-0fedcba9876543210"
+)
+
+// testHTTPClient opens a connection per request. With reused connections
+// the SDK client sometimes failed a 200 answer with "use of closed network
+// connection" while reading it (aws-sdk-go-v2 issue 2737); a fresh
+// connection per request keeps the tests about the wire format.
+var testHTTPClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
+// env is mirrorctl wired to loopback fakes of Step Functions, SQS and
+// CloudFormation through the real SDK clients.
+type env struct {
+	t   *testing.T
+	sfn *fakeSFN
+	sqs *fakeSQS
+	cfn *fakeCFN
+	app *app
+	out *bytes.Buffer
+	err *bytes.Buffer
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{t: t, sfn: newFakeSFN(t), sqs: &fakeSQS{t: t, queueURL: queueURL}, out: &bytes.Buffer{}, err: &bytes.Buffer{}}
+	e.cfn = &fakeCFN{t: t, stacks: map[string]map[string]string{"Mirrorflow": {
+		"StateMachineArn":    stateMachine,
+		"DeadLetterQueueUrl": queueURL,
+		"DeadLetterQueueArn": "arn:aws:sqs:us-east-1:123456789012:Mirrorflow-DeadLetterQueue",
+	}}}
+	e.sfn.stateMachines[stateMachine] = true
+	e.app = newApp(e.out, e.err)
+	e.app.endpoints = servers(t, e.sfn, e.sqs, e.cfn)
+	e.app.loadConfig = func(_ context.Context, r, _ string) (aws.Config, error) {
+		if r == "" {
+			r = region
+		}
+		return aws.Config{
+			Region:           r,
+			RetryMaxAttempts: 1,
+			HTTPClient:       testHTTPClient,
+			Credentials: aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+				return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", Source: "test"}, nil
+			})),
+		}, nil
+	}
+	e.app.now = func() time.Time { return time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC) }
+	e.app.backoff = operate.Backoff{Initial: time.Millisecond, Max: 5 * time.Millisecond}
+	return e
+}
+
+// withFailure loads the recorded failed placement and its dead-letter
+// messages, plus the EventBridge-started execution the second message is from.
+func (e *env) withFailure() *env {
+	e.sfn.loadHistory(failedARN, "testdata/history-failed-at-security-group.json")
+	e.sfn.executions[eventARN] = &fakeExecution{
+		arn: eventARN, name: eventARN[strings.LastIndex(eventARN, ":")+1:], stateMachine: stateMachine, status: "FAILED",
+		start: time.Date(2026, 11, 22, 9, 12, 42, 0, time.UTC), stop: time.Date(2026, 11, 22, 9, 12, 44, 290_000_000, time.UTC),
+	}
+	raw, err := os.ReadFile("testdata/dead-letters.json")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var msgs []struct {
+		MessageID     string          `json:"messageId"`
+		SentTimestamp time.Time       `json:"sentTimestamp"`
+		Body          json.RawMessage `json:"body"`
+	}
+	if err := json.Unmarshal(raw, &msgs); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, m := range msgs {
+		e.sqs.add(m.MessageID, string(m.Body), m.SentTimestamp)
+	}
+	return e
+}
+
+// run runs one mirrorctl command line and returns its exit code.
+func (e *env) run(args ...string) int {
+	e.t.Helper()
+	e.out.Reset()
+	e.err.Reset()
+	return e.app.main(context.Background(), args)
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading golden file (run go test -update to create it): %v", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s drifted (-golden +got); run go test ./cmd/mirrorctl -update if the change is meant:\n%s", path, diff)
+	}
+}
+
+func TestGoldenOutputs(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		golden string
+	}{
+		{"trace of a placement that failed at FilterBySecurityGroup, as a table", []string{"trace", failedARN}, "trace.golden.txt"},
+		{"trace of a placement that failed at FilterBySecurityGroup, as JSON", []string{"trace", failedARN, "--output", "json"}, "trace.golden.json"},
+		{"failures of the last day, as a table", []string{"failures", "--since", "24h"}, "failures.golden.txt"},
+		{"failures of the last day, as JSON", []string{"failures", "--output=json"}, "failures.golden.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t).withFailure()
+			if code := e.run(tt.args...); code != exitOK {
+				t.Fatalf("exit %d, stderr:\n%s", code, e.err)
+			}
+			golden(t, tt.golden, e.out.Bytes())
+		})
+	}
+}
+
+func TestRunStartsANamedManualExecution(t *testing.T) {
+	e := newEnv(t)
+	if code := e.run("run", "--instance", instanceA); code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, e.err)
+	}
+	if got := e.cfn.Calls("DescribeStacks"); len(got) != 1 || got[0].Input["StackName"] != "Mirrorflow" {
+		t.Errorf("DescribeStacks calls = %v, want one for stack Mirrorflow", got)
+	}
+	calls := e.sfn.Calls("StartExecution")
+	if len(calls) != 1 {
+		t.Fatalf("StartExecution called %d times, want 1", len(calls))
+	}
+	want := map[string]any{
+		"stateMachineArn": stateMachine,
+		"name":            "manual-i-0a1b2c3d4e5f60718-20261122T110000Z",
+		"input":           `{"instanceId":"i-0a1b2c3d4e5f60718"}`,
+	}
+	if diff := cmp.Diff(want, calls[0].Input); diff != "" {
+		t.Errorf("StartExecution input (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(e.out.String(), "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/"+
+		"arn:aws:states:us-east-1:123456789012:execution:Mirrorflow:manual-i-0a1b2c3d4e5f60718-20261122T110000Z") {
+		t.Errorf("run did not print the console URL:\n%s", e.out)
+	}
+}
+
+func TestRunWait(t *testing.T) {
+	tests := []struct {
+		name       string
+		ending     ending
+		wantCode   int
+		wantOutput string
+	}{
+		{"a placement that succeeds exits 0 and shows its outcome",
+			ending{status: "SUCCEEDED", output: `{"instanceId":"i-0a1b2c3d4e5f60718","outcome":"created","targetId":"tmt-0aa11bb22cc33dd44","sessionId":"tms-0123456789abcdef0","steps":[]}`},
+			exitOK, "created, target tmt-0aa11bb22cc33dd44, session tms-0123456789abcdef0"},
+		{"a placement that fails exits 4 and shows the error",
+			ending{status: "FAILED", errName: "InstanceNotFound", cause: `{"errorMessage":"instance i-0a1b2c3d4e5f60718 not found","errorType":"InstanceNotFound","stackTrace":[]}`},
+			exitNotSucceeded, "FAILED: InstanceNotFound"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.sfn.pollsToEnd = 2
+			e.sfn.end = func(string) ending { return tt.ending }
+			code := e.run("run", "--instance", instanceA, "--wait", "--timeout", "10s")
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tt.wantCode, e.err)
+			}
+			if !strings.Contains(e.out.String(), tt.wantOutput) {
+				t.Errorf("output lacks %q:\n%s", tt.wantOutput, e.out)
+			}
+			if n := len(e.sfn.Calls("DescribeExecution")); n != 3 {
+				t.Errorf("DescribeExecution polled %d times, want 3 (RUNNING twice, then ended)", n)
+			}
+		})
+	}
+}
+
+func TestRunWaitTimesOut(t *testing.T) {
+	e := newEnv(t)
+	e.sfn.pollsToEnd = 1 << 30
+	code := e.run("run", "--instance", instanceA, "--wait", "--timeout", "30ms")
+	if code != exitNotSucceeded {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitNotSucceeded, e.err)
+	}
+	if !strings.Contains(e.err.String(), "still RUNNING after 30ms") {
+		t.Errorf("stderr does not say it is still running:\n%s", e.err)
+	}
+}
+
+func TestTraceFindsTheNewestExecutionOfAnInstance(t *testing.T) {
+	tests := []struct {
+		name     string
+		instance string
+		want     string
+	}{
+		{"by the name mirrorctl gave it", instanceA, failedARN},
+		{"by the input of an EventBridge-started execution", instanceB, eventARN},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t).withFailure()
+			e.sfn.executions[eventARN].input = `{"detail-type":"EC2 Instance State-change Notification","detail":{"instance-id":"` + instanceB + `","state":"running"}}`
+			if code := e.run("trace", "--instance", tt.instance, "--output", "json"); code != exitOK {
+				t.Fatalf("exit %d, stderr:\n%s", code, e.err)
+			}
+			var got operate.Trace
+			if err := json.Unmarshal(e.out.Bytes(), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.ExecutionARN != tt.want {
+				t.Errorf("traced %s, want %s", got.ExecutionARN, tt.want)
+			}
+		})
+	}
+}
+
+func TestTraceAcceptsAnExecutionName(t *testing.T) {
+	e := newEnv(t).withFailure()
+	if code := e.run("trace", failedName); code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, e.err)
+	}
+	calls := e.sfn.Calls("GetExecutionHistory")
+	if len(calls) < 2 {
+		t.Fatalf("GetExecutionHistory called %d times; the 33-event history in pages of 10 needs 4", len(calls))
+	}
+	if calls[0].Input["executionArn"] != failedARN {
+		t.Errorf("GetExecutionHistory executionArn = %v, want %s", calls[0].Input["executionArn"], failedARN)
+	}
+}
+
+func TestFailuresPeeksWithoutTakingMessages(t *testing.T) {
+	e := newEnv(t).withFailure()
+	if code := e.run("failures"); code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, e.err)
+	}
+	if got := e.sqs.Visible(); len(got) != 2 {
+		t.Errorf("visible messages after failures = %v, want both still visible", got)
+	}
+	for _, c := range e.sqs.Calls("ReceiveMessage") {
+		if c.Input["VisibilityTimeout"] != float64(operate.PeekVisibility) {
+			t.Errorf("ReceiveMessage VisibilityTimeout = %v, want %d", c.Input["VisibilityTimeout"], operate.PeekVisibility)
+		}
+	}
+	changes := e.sqs.Calls("ChangeMessageVisibility")
+	if len(changes) != 2 {
+		t.Fatalf("ChangeMessageVisibility called %d times, want once per message", len(changes))
+	}
+	for _, c := range changes {
+		if c.Input["VisibilityTimeout"] != float64(0) {
+			t.Errorf("ChangeMessageVisibility VisibilityTimeout = %v, want 0", c.Input["VisibilityTimeout"])
+		}
+	}
+	// The failed execution at FilterBySecurityGroup is explained by its
+	// message; only an execution without one needs its history read.
+	for _, c := range e.sfn.Calls("GetExecutionHistory") {
+		if c.Input["executionArn"] == failedARN {
+			t.Errorf("read the history of %s although its dead-letter message explains it", failedARN)
+		}
+	}
+}
+
+func TestRetryFromDLQ(t *testing.T) {
+	failing := ending{status: "FAILED", errName: "NoReachableSensor",
+		cause: `{"errorMessage":"no reachable sensor for i-0a1b2c3d4e5f60718: FilterBySecurityGroup rejected the last 1 candidate(s): tmt-0aa11bb22cc33dd44: sg-0f1e2d3c4b5a69788: no inbound rule admits UDP 4789 from 10.0.1.25","errorType":"NoReachableSensor","stackTrace":[]}`}
+	tests := []struct {
+		name        string
+		failFor     string
+		wantCode    int
+		wantLeft    []string
+		wantDeleted int
+	}{
+		{"every message is deleted once its execution succeeded", "", exitOK, nil, 2},
+		{"a message whose execution failed stays in the queue, visible", instanceA, exitNotSucceeded, []string{"5fea7756-0ea4-451a-a703-a558b933e274"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t).withFailure()
+			e.sfn.end = func(input string) ending {
+				if tt.failFor != "" && strings.Contains(input, tt.failFor) {
+					return failing
+				}
+				return ending{status: "SUCCEEDED", output: `{"outcome":"created"}`}
+			}
+			code := e.run("retry", "--from-dlq", "--timeout", "10s")
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; stderr:\n%s\nstdout:\n%s", code, tt.wantCode, e.err, e.out)
+			}
+			if diff := cmp.Diff(tt.wantLeft, e.sqs.Visible()); diff != "" {
+				t.Errorf("messages left visible (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantLeft, e.sqs.IDs()); diff != "" {
+				t.Errorf("messages left in the queue (-want +got):\n%s", diff)
+			}
+			if n := len(e.sqs.Calls("DeleteMessage")); n != tt.wantDeleted {
+				t.Errorf("DeleteMessage called %d times, want %d", n, tt.wantDeleted)
+			}
+			var inputs []string
+			for _, c := range e.sfn.Calls("StartExecution") {
+				inputs = append(inputs, c.Input["input"].(string))
+				if !strings.HasPrefix(c.Input["name"].(string), "retry-") {
+					t.Errorf("execution name %v does not start with retry-", c.Input["name"])
+				}
+			}
+			wantInputs := []string{`{"instanceId":"i-0a1b2c3d4e5f60718"}`, `{"instanceId":"i-0fedcba9876543210"}`}
+			if diff := cmp.Diff(wantInputs, inputs); diff != "" {
+				t.Errorf("StartExecution inputs (-want +got):\n%s", diff)
+			}
+			for _, c := range e.sqs.Calls("ReceiveMessage") {
+				if v := c.Input["VisibilityTimeout"].(float64); v < 10 {
+					t.Errorf("retry received with VisibilityTimeout %v; messages must stay hidden while their executions run", v)
+				}
+			}
+		})
+	}
+}
+
+func TestRetryDoesNotDeleteBeforeSuccess(t *testing.T) {
+	e := newEnv(t).withFailure()
+	e.sfn.pollsToEnd = 1 << 30
+	if code := e.run("retry", "--from-dlq", "--timeout", "30ms"); code != exitNotSucceeded {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitNotSucceeded, e.err)
+	}
+	if n := len(e.sqs.Calls("DeleteMessage")); n != 0 {
+		t.Errorf("DeleteMessage called %d times while executions still ran", n)
+	}
+	if got := e.sqs.IDs(); len(got) != 2 {
+		t.Errorf("messages in queue = %v, want both", got)
+	}
+}
+
+func TestRedrive(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"an execution ARN is redriven as given", []string{"redrive", failedARN}, exitOK, ""},
+		{"an execution name is redriven under the stack's state machine", []string{"redrive", failedName}, exitOK, ""},
+		{"--wait follows the redriven execution to its end", []string{"redrive", failedARN, "--wait"}, exitOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t).withFailure()
+			if code := e.run(tt.args...); code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tt.wantCode, e.err)
+			}
+			calls := e.sfn.Calls("RedriveExecution")
+			if len(calls) != 1 || calls[0].Input["executionArn"] != failedARN {
+				t.Fatalf("RedriveExecution calls = %v, want one for %s", calls, failedARN)
+			}
+			if tok, _ := calls[0].Input["clientToken"].(string); tok == "" {
+				t.Errorf("RedriveExecution sent no clientToken; the SDK fills one so a repeated call is idempotent")
+			}
+		})
+	}
+}
+
+func TestErrorsNameTheirCause(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		setup    func(*env)
+		wantCode int
+		wantErr  string
+	}{
+		{name: "a missing execution", args: []string{"trace", "arn:aws:states:us-east-1:123456789012:execution:Mirrorflow:nope"},
+			wantCode: exitAWS, wantErr: "the execution does not exist (ExecutionDoesNotExist)"},
+		{name: "a missing state machine", args: []string{"run", "--instance", instanceA, "--state-machine", "arn:aws:states:us-east-1:123456789012:stateMachine:Gone"},
+			wantCode: exitAWS, wantErr: "the state machine does not exist (StateMachineDoesNotExist)"},
+		{name: "a missing stack", args: []string{"failures", "--stack", "Nope"},
+			wantCode: exitAWS, wantErr: "stack not found (ValidationError); deploy the stack, or pass --stack"},
+		{name: "a missing dead-letter queue", args: []string{"failures", "--queue-url", "https://sqs.us-east-1.amazonaws.com/123456789012/Gone"},
+			wantCode: exitAWS, wantErr: "the dead-letter queue does not exist (AWS.SimpleQueueService.NonExistentQueue)"},
+		{name: "an execution that cannot be redriven", args: []string{"redrive", failedARN},
+			setup:    func(e *env) { e.sfn.executions[failedARN].status = "SUCCEEDED" },
+			wantCode: exitAWS, wantErr: "the execution cannot be redriven (ExecutionNotRedrivable)"},
+		{name: "no credentials", args: []string{"failures"},
+			setup: func(e *env) {
+				e.app.loadConfig = func(context.Context, string, string) (aws.Config, error) {
+					return aws.Config{Region: region, Credentials: aws.NewCredentialsCache(aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+						return aws.Credentials{}, errors.New("failed to refresh cached credentials, no EC2 IMDS role found")
+					}))}, nil
+				}
+			},
+			wantCode: exitAWS, wantErr: "no AWS credentials found"},
+		{name: "no Region", args: []string{"failures"},
+			setup: func(e *env) {
+				e.app.loadConfig = func(context.Context, string, string) (aws.Config, error) { return aws.Config{}, nil }
+			},
+			wantCode: exitUsage, wantErr: "no AWS Region: pass --region"},
+		{name: "an unknown output format", args: []string{"failures", "--output", "yaml"}, wantCode: exitUsage, wantErr: `--output "yaml": must be table or json`},
+		{name: "run without an instance", args: []string{"run"}, wantCode: exitUsage, wantErr: "--instance is required"},
+		{name: "trace with both an execution and an instance", args: []string{"trace", failedARN, "--instance", instanceA}, wantCode: exitUsage, wantErr: "not both"},
+		{name: "retry without a source", args: []string{"retry"}, wantCode: exitUsage, wantErr: "--from-dlq"},
+		{name: "an unknown command", args: []string{"plan9"}, wantCode: exitUsage, wantErr: `unknown command "plan9"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t).withFailure()
+			if tt.setup != nil {
+				tt.setup(e)
+			}
+			code := e.run(tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d", code, tt.wantCode)
+			}
+			if !strings.Contains(e.err.String(), tt.wantErr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.wantErr, e.err)
+			}
+		})
+	}
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/mirrorflow/mirrorflow/shared/operate"
+)
+
+var runCommand = command{
+	name:     "run",
+	synopsis: "run --instance ID [--wait [--timeout 5m]]",
+	help: `Starts one placement of the instance, as EventBridge would when it starts
+running: StartExecution with input {"instanceId": "ID"}, named
+manual-<instance>-<UTC time>. With --wait, polls the execution (backing off
+from 1s to 10s) until it ends or --timeout passes, then prints its trace.`,
+	run: runRun,
+}
+
+// started is what run prints when it does not wait.
+type started struct {
+	ExecutionARN string `json:"executionArn"`
+	Name         string `json:"name"`
+	Input        string `json:"input"`
+	ConsoleURL   string `json:"consoleUrl"`
+}
+
+func runRun(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []string) error {
+	instanceID := fs.String("instance", "", "the EC2 instance id to place (required)")
+	wait := fs.Bool("wait", false, "wait for the execution to end and print its trace")
+	timeout := fs.Duration("timeout", defaultWaitTimeout, "how long --wait waits")
+	rest, err := parse(fs, g, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(rest) > 0:
+		return usagef("unexpected argument %q", rest[0])
+	case *instanceID == "":
+		return usagef("--instance is required")
+	case !operate.ValidInstanceID(*instanceID):
+		return usagef("--instance %q is not an EC2 instance id (i- followed by 8 or 17 hex digits)", *instanceID)
+	case *timeout <= 0:
+		return usagef("--timeout must be positive")
+	}
+	c, err := a.resolve(ctx, g, need{stateMachine: true})
+	if err != nil {
+		return err
+	}
+	name := operate.ExecutionName(operate.PrefixManual, *instanceID, a.now())
+	input := operate.ManualInput(*instanceID)
+	arn, err := operate.Start(ctx, c.sfn, c.deployment.StateMachineARN, name, input)
+	if err != nil {
+		return err
+	}
+	if !*wait {
+		s := started{ExecutionARN: arn, Name: name, Input: input, ConsoleURL: operate.ConsoleURL(arn)}
+		return a.render(g, s, func(w io.Writer) error {
+			_, err := fmt.Fprintf(w, "Started  %s\nARN      %s\nConsole  %s\n", s.Name, s.ExecutionARN, s.ConsoleURL)
+			return err
+		})
+	}
+	return a.waitAndTrace(ctx, g, c, arn, *timeout, nil)
+}
+
+// waitAndTrace waits for an execution, prints its trace, and reports a
+// placement that did not succeed as errNotSucceeded.
+func (a *app) waitAndTrace(ctx context.Context, g *globals, c *clients, arn string, timeout time.Duration, redrivenAfter *int32) error {
+	waitCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	_, waitErr := operate.Wait(waitCtx, c.sfn, arn, a.backoff, redrivenAfter)
+	if waitErr != nil && !errors.Is(waitErr, operate.ErrStillRunning) {
+		return waitErr
+	}
+	t, err := operate.TraceExecution(ctx, c.sfn, arn)
+	if err != nil {
+		return err
+	}
+	if err := a.renderTrace(g, t); err != nil {
+		return err
+	}
+	switch {
+	case waitErr != nil:
+		return fmt.Errorf("%s still %s after %s: %w", t.Name, t.Status, timeout, errNotSucceeded)
+	case t.Status != operate.StatusSucceeded:
+		return fmt.Errorf("%s ended %s: %w", t.Name, t.Status, errNotSucceeded)
+	}
+	return nil
+}

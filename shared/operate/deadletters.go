@@ -1,0 +1,141 @@
+package operate
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
+)
+
+// DeadLetterMessage is one message of the dead-letter queue with what SQS
+// says about it.
+type DeadLetterMessage struct {
+	MessageID     string
+	ReceiptHandle string
+	// SentAt is when the state machine sent it: when the placement failed.
+	SentAt       time.Time
+	ReceiveCount int
+	Letter       workflow.DeadLetter
+	// DecodeErr is set when the body is not a workflow.DeadLetter; the
+	// message is still listed, so nothing in the queue goes unseen.
+	DecodeErr error
+	Body      string
+}
+
+// PeekVisibility is the visibility timeout a peek receives with. The SDK
+// leaves a zero VisibilityTimeout out of ReceiveMessage, so SQS would apply
+// the queue's default instead; one second is the least that is sent, and
+// Peek sets each message's visibility back to 0 as soon as it has read all.
+const PeekVisibility = 1
+
+// peekRounds bounds the receives of one peek or take.
+const peekRounds = 20
+
+// Peek reads up to limit dead-letter messages and leaves them in the queue,
+// visible: it receives with PeekVisibility and then changes each message's
+// visibility back to 0. Each peek counts as a receive in
+// ApproximateReceiveCount.
+func Peek(ctx context.Context, api Queue, queueURL string, limit int) ([]DeadLetterMessage, error) {
+	msgs, err := receive(ctx, api, queueURL, limit, PeekVisibility)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range msgs {
+		if err := Release(ctx, api, queueURL, m); err != nil {
+			return msgs, err
+		}
+	}
+	return msgs, nil
+}
+
+// Take receives up to limit dead-letter messages and hides them from other
+// readers for hold, long enough to retry each and delete it on success. A
+// message not deleted comes back by itself when hold ends.
+func Take(ctx context.Context, api Queue, queueURL string, limit int, hold time.Duration) ([]DeadLetterMessage, error) {
+	// SQS caps a visibility timeout at 12 hours.
+	secs := min(max(int32(hold/time.Second), PeekVisibility), 12*60*60)
+	return receive(ctx, api, queueURL, limit, secs)
+}
+
+// Release makes a received message visible again at once.
+func Release(ctx context.Context, api Queue, queueURL string, m DeadLetterMessage) error {
+	_, err := api.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+		QueueUrl: aws.String(queueURL), ReceiptHandle: aws.String(m.ReceiptHandle), VisibilityTimeout: 0,
+	})
+	if err != nil {
+		return fmt.Errorf("making dead-letter message %s visible again: %w", m.MessageID, Explain(err))
+	}
+	return nil
+}
+
+// Delete removes a message whose placement has since succeeded.
+func Delete(ctx context.Context, api Queue, queueURL string, m DeadLetterMessage) error {
+	_, err := api.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(queueURL), ReceiptHandle: aws.String(m.ReceiptHandle)})
+	if err != nil {
+		return fmt.Errorf("deleting dead-letter message %s: %w", m.MessageID, Explain(err))
+	}
+	return nil
+}
+
+// receive calls ReceiveMessage until limit messages are read or a round
+// brings nothing new. A message can come back in a later round once its
+// visibility ends, so messages are counted once by id.
+func receive(ctx context.Context, api Queue, queueURL string, limit int, visibility int32) ([]DeadLetterMessage, error) {
+	var out []DeadLetterMessage
+	seen := map[string]bool{}
+	for round := 0; round < peekRounds && len(out) < limit; round++ {
+		page, err := api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl:            aws.String(queueURL),
+			MaxNumberOfMessages: int32(min(limit-len(out), 10)),
+			VisibilityTimeout:   visibility,
+			// Long polling asks every SQS server, so a small queue is read whole.
+			WaitTimeSeconds: 1,
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{
+				sqstypes.MessageSystemAttributeNameSentTimestamp,
+				sqstypes.MessageSystemAttributeNameApproximateReceiveCount,
+			},
+		})
+		if err != nil {
+			return out, fmt.Errorf("receiving from the dead-letter queue %s: %w", queueURL, Explain(err))
+		}
+		fresh := 0
+		for _, m := range page.Messages {
+			id := aws.ToString(m.MessageId)
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			fresh++
+			out = append(out, decodeMessage(m))
+		}
+		if fresh == 0 {
+			break
+		}
+	}
+	return out, nil
+}
+
+func decodeMessage(m sqstypes.Message) DeadLetterMessage {
+	d := DeadLetterMessage{
+		MessageID:     aws.ToString(m.MessageId),
+		ReceiptHandle: aws.ToString(m.ReceiptHandle),
+		Body:          aws.ToString(m.Body),
+	}
+	if ms, err := strconv.ParseInt(m.Attributes[string(sqstypes.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
+		d.SentAt = time.UnixMilli(ms).UTC()
+	}
+	if n, err := strconv.Atoi(m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)]); err == nil {
+		d.ReceiveCount = n
+	}
+	if err := json.Unmarshal([]byte(d.Body), &d.Letter); err != nil {
+		d.DecodeErr = fmt.Errorf("decoding dead-letter message %s: %w", d.MessageID, err)
+	}
+	return d
+}

@@ -1,0 +1,168 @@
+package operate
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
+)
+
+// Failure is one instance whose placement failed: its latest failure, and
+// how many the look-back saw.
+type Failure struct {
+	InstanceID string    `json:"instanceId"`
+	When       time.Time `json:"when"`
+	Step       string    `json:"step"`
+	Error      string    `json:"error"`
+	// Reason is the error's message, folded onto one line.
+	Reason       string `json:"reason"`
+	Execution    string `json:"execution,omitempty"`
+	ExecutionARN string `json:"executionArn,omitempty"`
+	// InQueue says a dead-letter message for this failure waits in the
+	// queue, so retry --from-dlq will start it again.
+	InQueue  bool `json:"inDeadLetterQueue"`
+	Failures int  `json:"failures"`
+}
+
+// FailedExecution is a FAILED execution from ListExecutions. Trace is read
+// only when no dead-letter message says why it failed.
+type FailedExecution struct {
+	ARN       string
+	Name      string
+	StartTime time.Time
+	StopTime  time.Time
+	Trace     *Trace
+}
+
+// FailedExecutionsSince lists the state machine's FAILED executions that
+// started at or after since. ListExecutions lists newest first, so paging
+// stops at the first older one.
+func FailedExecutionsSince(ctx context.Context, api sfn.ListExecutionsAPIClient, stateMachineARN string, since time.Time) ([]FailedExecution, error) {
+	var out []FailedExecution
+	p := sfn.NewListExecutionsPaginator(api, &sfn.ListExecutionsInput{
+		StateMachineArn: aws.String(stateMachineARN),
+		StatusFilter:    sfntypes.ExecutionStatusFailed,
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("listing failed executions of %s: %w", stateMachineARN, Explain(err))
+		}
+		for _, e := range page.Executions {
+			start := aws.ToTime(e.StartDate).UTC()
+			if start.Before(since) {
+				return out, nil
+			}
+			out = append(out, FailedExecution{
+				ARN: aws.ToString(e.ExecutionArn), Name: aws.ToString(e.Name),
+				StartTime: start, StopTime: aws.ToTime(e.StopDate).UTC(),
+			})
+		}
+	}
+	return out, nil
+}
+
+// TraceUnexplained reads the history of each failed execution that no
+// dead-letter message accounts for, so its row can still name the step.
+func TraceUnexplained(ctx context.Context, api sfn.GetExecutionHistoryAPIClient, execs []FailedExecution, letters []DeadLetterMessage) error {
+	explained := map[string]bool{}
+	for _, m := range letters {
+		explained[m.Letter.ExecutionID] = true
+	}
+	for i := range execs {
+		if explained[execs[i].ARN] {
+			continue
+		}
+		t, err := TraceExecution(ctx, api, execs[i].ARN)
+		if err != nil {
+			return err
+		}
+		execs[i].Trace = &t
+	}
+	return nil
+}
+
+// FailureRows makes one row per instance from failed executions and
+// dead-letter messages, newest first. An execution and the message it sent
+// are one failure; the row shows an instance's latest failure and counts
+// the others. A failure with no instance (its input was rejected) gets a row
+// of its own.
+func FailureRows(execs []FailedExecution, letters []DeadLetterMessage) []Failure {
+	var all []Failure
+	byARN := map[string]int{}
+	for _, m := range letters {
+		l := m.Letter
+		c, _ := workflow.ParseCause(l.Cause)
+		f := Failure{
+			InstanceID: l.InstanceID, When: m.SentAt, Step: l.Step, Error: l.Error,
+			Reason: oneLine(c.ErrorMessage), ExecutionARN: l.ExecutionID, Execution: nameOf(l.ExecutionID), InQueue: true,
+		}
+		if f.InstanceID == "" {
+			f.InstanceID = InstanceFromInput(string(l.Input))
+		}
+		if m.DecodeErr != nil {
+			f.Error, f.Reason = "unreadable message", fmt.Sprintf("message %s: %v", m.MessageID, m.DecodeErr)
+		}
+		if f.ExecutionARN != "" {
+			byARN[f.ExecutionARN] = len(all)
+		}
+		all = append(all, f)
+	}
+	for _, e := range execs {
+		if i, ok := byARN[e.ARN]; ok {
+			if !e.StopTime.IsZero() {
+				all[i].When = e.StopTime
+			}
+			continue
+		}
+		f := Failure{When: e.StopTime, ExecutionARN: e.ARN, Execution: e.Name}
+		if f.When.IsZero() {
+			f.When = e.StartTime
+		}
+		if t := e.Trace; t != nil {
+			f.InstanceID, f.Step, f.Error, f.Reason = t.InstanceID, t.FailedStep, t.Error, t.Reason
+		}
+		all = append(all, f)
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		if !all[i].When.Equal(all[j].When) {
+			return all[i].When.After(all[j].When)
+		}
+		return all[i].InstanceID < all[j].InstanceID
+	})
+	var rows []Failure
+	index := map[string]int{}
+	for _, f := range all {
+		key := f.InstanceID
+		if key == "" {
+			key = "execution " + f.ExecutionARN
+		}
+		if i, ok := index[key]; ok {
+			rows[i].Failures++
+			rows[i].InQueue = rows[i].InQueue || f.InQueue
+			continue
+		}
+		f.Failures = 1
+		index[key] = len(rows)
+		rows = append(rows, f)
+	}
+	if rows == nil {
+		rows = []Failure{}
+	}
+	return rows
+}
+
+func nameOf(executionARN string) string {
+	for i := len(executionARN) - 1; i >= 0; i-- {
+		if executionARN[i] == ':' {
+			return executionARN[i+1:]
+		}
+	}
+	return executionARN
+}

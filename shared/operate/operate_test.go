@@ -1,0 +1,316 @@
+package operate
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mirrorflow/mirrorflow/shared/placement"
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
+)
+
+const testARN = "arn:aws:states:eu-west-1:123456789012:execution:Mirrorflow:manual-i-0a1b2c3d-20261122T103000Z"
+
+// history builds events one second apart, numbering them as Step Functions does.
+type history struct {
+	events []sfntypes.HistoryEvent
+	at     time.Time
+}
+
+func newHistory() *history { return &history{at: time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)} }
+
+func (h *history) add(e sfntypes.HistoryEvent) *history {
+	e.Id, e.PreviousEventId, e.Timestamp = int64(len(h.events)+1), int64(len(h.events)), aws.Time(h.at)
+	h.at = h.at.Add(time.Second)
+	h.events = append(h.events, e)
+	return h
+}
+
+func (h *history) typ(t sfntypes.HistoryEventType) *history {
+	return h.add(sfntypes.HistoryEvent{Type: t})
+}
+
+func (h *history) started(input string) *history {
+	return h.add(sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeExecutionStarted,
+		ExecutionStartedEventDetails: &sfntypes.ExecutionStartedEventDetails{Input: aws.String(input)}})
+}
+
+func (h *history) entered(state string) *history {
+	return h.add(sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeTaskStateEntered,
+		StateEnteredEventDetails: &sfntypes.StateEnteredEventDetails{Name: aws.String(state)}})
+}
+
+func (h *history) failed(errName, cause string) *history {
+	return h.add(sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeTaskFailed,
+		TaskFailedEventDetails: &sfntypes.TaskFailedEventDetails{Error: aws.String(errName), Cause: aws.String(cause)}})
+}
+
+func (h *history) succeeded(output string) *history {
+	return h.add(sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeTaskSucceeded,
+		TaskSucceededEventDetails: &sfntypes.TaskSucceededEventDetails{Output: aws.String(output)}})
+}
+
+func (h *history) exited(state, output string) *history {
+	return h.add(sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeTaskStateExited,
+		StateExitedEventDetails: &sfntypes.StateExitedEventDetails{Name: aws.String(state), Output: aws.String(output)}})
+}
+
+func (h *history) executionFailed(errName, cause string) *history {
+	return h.add(sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeExecutionFailed,
+		ExecutionFailedEventDetails: &sfntypes.ExecutionFailedEventDetails{Error: aws.String(errName), Cause: aws.String(cause)}})
+}
+
+func lambdaCause(msg, typ string) string {
+	return fmt.Sprintf(`{"errorMessage":%q,"errorType":%q,"stackTrace":[]}`, msg, typ)
+}
+
+func TestBuildTrace(t *testing.T) {
+	zoneReport := `{"instanceId":"i-0a1b2c3d","steps":[{"step":"GatherCandidates","kept":["tmt-0a1b2c3d","tmt-0e0f0a0b"]},` +
+		`{"step":"FilterByAvailabilityZone","kept":["tmt-0a1b2c3d"],"rejected":[{"targetId":"tmt-0e0f0a0b","reason":"in us-east-1b"}],"note":"1 of 2 in us-east-1a"}]}`
+	tests := []struct {
+		name    string
+		history *history
+		check   func(t *testing.T, tr Trace)
+	}{
+		{
+			name: "retries count every rescheduling of the task, with the errors retried",
+			history: newHistory().started(`{"instanceId":"i-0a1b2c3d"}`).entered(workflow.StepGatherCandidates).
+				typ(sfntypes.HistoryEventTypeTaskScheduled).failed("EC2Throttled", lambdaCause("throttled", "EC2Throttled")).
+				typ(sfntypes.HistoryEventTypeTaskScheduled).failed("EC2Unavailable", lambdaCause("503", "EC2Unavailable")).
+				typ(sfntypes.HistoryEventTypeTaskScheduled).succeeded(`{"Payload":{"instanceId":"i-0a1b2c3d","steps":[{"step":"GatherCandidates","kept":["tmt-0a1b2c3d"]}]}}`).
+				exited(workflow.StepGatherCandidates, `{"instanceId":"i-0a1b2c3d","steps":[{"step":"GatherCandidates","kept":["tmt-0a1b2c3d"]}]}`),
+			check: func(t *testing.T, tr Trace) {
+				s := tr.Steps[0]
+				if s.Attempts != 3 || s.Retries != 2 {
+					t.Errorf("attempts %d, retries %d; want 3 and 2", s.Attempts, s.Retries)
+				}
+				if diff := cmp.Diff([]string{"EC2Throttled", "EC2Unavailable"}, s.RetriedErrors); diff != "" {
+					t.Errorf("retried errors (-want +got):\n%s", diff)
+				}
+				if s.Status != StatusSucceeded || tr.Status != StatusRunning {
+					t.Errorf("step %s, execution %s; want SUCCEEDED and RUNNING", s.Status, tr.Status)
+				}
+			},
+		},
+		{
+			name: "kept and rejected come from the step's own report in the state's output",
+			history: newHistory().started(`{"instanceId":"i-0a1b2c3d"}`).entered(workflow.StepFilterByZone).
+				typ(sfntypes.HistoryEventTypeTaskScheduled).succeeded(`{}`).exited(workflow.StepFilterByZone, zoneReport),
+			check: func(t *testing.T, tr Trace) {
+				s := tr.Steps[0]
+				want := StepTrace{Step: workflow.StepFilterByZone, Kept: []string{"tmt-0a1b2c3d"},
+					Rejected: []placement.Rejection{{TargetID: "tmt-0e0f0a0b", Reason: "in us-east-1b"}}, Note: "1 of 2 in us-east-1a"}
+				if diff := cmp.Diff(want, StepTrace{Step: s.Step, Kept: s.Kept, Rejected: s.Rejected, Note: s.Note}); diff != "" {
+					t.Errorf("report (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
+			name: "a caught failure is blamed on the step, not on the Fail state it led to",
+			history: newHistory().started(`{"instanceId":"i-0a1b2c3d"}`).entered(workflow.StepFilterBySG).
+				typ(sfntypes.HistoryEventTypeTaskScheduled).
+				failed("NoReachableSensor", lambdaCause("no reachable sensor for i-0a1b2c3d: FilterBySecurityGroup rejected the last 1 candidate(s): tmt-0a1b2c3d: sg-0abc: no inbound rule admits UDP 4789 from 10.0.1.25", "NoReachableSensor")).
+				exited(workflow.StepFilterBySG, `{}`).
+				typ(sfntypes.HistoryEventTypePassStateEntered).typ(sfntypes.HistoryEventTypeFailStateEntered).
+				executionFailed("PlacementFailed", "see the dead-letter queue"),
+			check: func(t *testing.T, tr Trace) {
+				if tr.FailedStep != workflow.StepFilterBySG || tr.Error != "NoReachableSensor" || tr.Status != StatusFailed {
+					t.Errorf("failed step %q error %q status %q", tr.FailedStep, tr.Error, tr.Status)
+				}
+				s := tr.Steps[0]
+				if !s.Caught {
+					t.Error("the step's failure was caught, but Caught is false")
+				}
+				want := []placement.Rejection{{TargetID: "tmt-0a1b2c3d", Reason: "sg-0abc: no inbound rule admits UDP 4789 from 10.0.1.25"}}
+				if diff := cmp.Diff(want, s.Rejected); diff != "" {
+					t.Errorf("rejections from the cause (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
+			name: "an uncaught failure ends the step without a TaskStateExited",
+			history: newHistory().started(`{"instanceId":"i-0a1b2c3d"}`).entered(workflow.StepCreateSession).
+				typ(sfntypes.HistoryEventTypeTaskScheduled).failed("States.Timeout", "Task timed out after 30.00 seconds").
+				executionFailed("States.Timeout", "Task timed out after 30.00 seconds"),
+			check: func(t *testing.T, tr Trace) {
+				s := tr.Steps[0]
+				if s.Status != StatusFailed || s.Caught || s.Reason != "Task timed out after 30.00 seconds" {
+					t.Errorf("step %+v", s)
+				}
+			},
+		},
+		{
+			name: "a step cut short by an abort is ABORTED, not RUNNING",
+			history: newHistory().started(`{"instanceId":"i-0a1b2c3d"}`).entered(workflow.StepPickLeastLoaded).
+				typ(sfntypes.HistoryEventTypeTaskScheduled).typ(sfntypes.HistoryEventTypeExecutionAborted),
+			check: func(t *testing.T, tr Trace) {
+				if tr.Steps[0].Status != StatusAborted || tr.Status != StatusAborted {
+					t.Errorf("step %s, execution %s; want ABORTED", tr.Steps[0].Status, tr.Status)
+				}
+			},
+		},
+		{
+			name: "a redriven step appears once per run and the trace counts the redrive",
+			history: newHistory().started(`{"instanceId":"i-0a1b2c3d"}`).entered(workflow.StepCreateSession).
+				typ(sfntypes.HistoryEventTypeTaskScheduled).failed("EC2Rejected", lambdaCause("quota", "EC2Rejected")).
+				executionFailed("EC2Rejected", lambdaCause("quota", "EC2Rejected")).
+				typ(sfntypes.HistoryEventTypeExecutionRedriven).entered(workflow.StepCreateSession).
+				typ(sfntypes.HistoryEventTypeTaskScheduled).succeeded(`{}`).exited(workflow.StepCreateSession, `{}`).
+				add(sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeExecutionSucceeded, ExecutionSucceededEventDetails: &sfntypes.ExecutionSucceededEventDetails{
+					Output: aws.String(`{"instanceId":"i-0a1b2c3d","outcome":"created","targetId":"tmt-0a1b2c3d","sessionId":"tms-0a1b2c3d","steps":[]}`)}}),
+			check: func(t *testing.T, tr Trace) {
+				if len(tr.Steps) != 2 || tr.Redrives != 1 || tr.Status != StatusSucceeded || tr.FailedStep != "CreateSession" {
+					t.Errorf("steps %d, redrives %d, status %s, failed step %q", len(tr.Steps), tr.Redrives, tr.Status, tr.FailedStep)
+				}
+				if tr.Outcome != workflow.OutcomeCreated || tr.SessionID != "tms-0a1b2c3d" {
+					t.Errorf("outcome %q session %q", tr.Outcome, tr.SessionID)
+				}
+			},
+		},
+		{
+			name:    "the console URL uses the execution's own Region",
+			history: newHistory().started(`{"instanceId":"i-0a1b2c3d"}`),
+			check: func(t *testing.T, tr Trace) {
+				want := "https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/" + testARN
+				if tr.ConsoleURL != want {
+					t.Errorf("console URL %s, want %s", tr.ConsoleURL, want)
+				}
+				if tr.InstanceID != "i-0a1b2c3d" {
+					t.Errorf("instance %q", tr.InstanceID)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.check(t, BuildTrace(testARN, tt.history.events)) })
+	}
+}
+
+func TestExecutionName(t *testing.T) {
+	at := time.Date(2026, 11, 22, 10, 30, 0, 0, time.FixedZone("CET", 3600))
+	tests := []struct {
+		name, prefix, instance, want string
+	}{
+		{"the time is UTC to the second", PrefixManual, "i-0a1b2c3d4e5f60718", "manual-i-0a1b2c3d4e5f60718-20261122T093000Z"},
+		{"characters Step Functions forbids become dashes", PrefixRetry, "i-0a1b:2c3d", "retry-i-0a1b-2c3d-20261122T093000Z"},
+		{"names are cut at 80 characters", PrefixManual, strings.Repeat("x", 100), ("manual-" + strings.Repeat("x", 100))[:80]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ExecutionName(tt.prefix, tt.instance, at)
+			if got != tt.want {
+				t.Errorf("ExecutionName = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if !NameIsFor("retry-i-0a1b2c3d-20261122T093000Z-2", "i-0a1b2c3d") || NameIsFor("manual-i-0a1b2c3d4-20261122T093000Z", "i-0a1b2c3d") {
+		t.Error("NameIsFor must match its own names and not an instance whose id extends another's")
+	}
+}
+
+func TestFailureRows(t *testing.T) {
+	at := func(m int) time.Time { return time.Date(2026, 11, 22, 10, m, 0, 0, time.UTC) }
+	letter := func(instance, arn, step string, sent time.Time) DeadLetterMessage {
+		return DeadLetterMessage{MessageID: arn, SentAt: sent, Letter: workflow.DeadLetter{
+			Step: step, InstanceID: instance, ExecutionID: arn, Error: "NoReachableSensor", Cause: lambdaCause("no\nreachable  sensor", "NoReachableSensor")}}
+	}
+	tests := []struct {
+		name    string
+		execs   []FailedExecution
+		letters []DeadLetterMessage
+		want    []Failure
+	}{
+		{
+			name:    "an execution and its message are one failure, dated when the execution stopped",
+			execs:   []FailedExecution{{ARN: "arn:x:1", Name: "1", StopTime: at(5)}},
+			letters: []DeadLetterMessage{letter("i-0a", "arn:x:1", "FilterBySecurityGroup", at(6))},
+			want: []Failure{{InstanceID: "i-0a", When: at(5), Step: "FilterBySecurityGroup", Error: "NoReachableSensor",
+				Reason: "no reachable sensor", Execution: "1", ExecutionARN: "arn:x:1", InQueue: true, Failures: 1}},
+		},
+		{
+			name:    "one row per instance shows its latest failure and counts the rest",
+			letters: []DeadLetterMessage{letter("i-0a", "arn:x:1", "FilterByNetworkACL", at(1)), letter("i-0a", "arn:x:2", "FilterBySecurityGroup", at(9))},
+			want: []Failure{{InstanceID: "i-0a", When: at(9), Step: "FilterBySecurityGroup", Error: "NoReachableSensor",
+				Reason: "no reachable sensor", Execution: "2", ExecutionARN: "arn:x:2", InQueue: true, Failures: 2}},
+		},
+		{
+			name: "a failed execution without a message is told from its trace",
+			execs: []FailedExecution{{ARN: "arn:x:3", Name: "3", StopTime: at(7), Trace: &Trace{
+				InstanceID: "i-0b", FailedStep: "CreateSession", Error: "States.Timeout", Reason: "Task timed out"}}},
+			want: []Failure{{InstanceID: "i-0b", When: at(7), Step: "CreateSession", Error: "States.Timeout", Reason: "Task timed out",
+				Execution: "3", ExecutionARN: "arn:x:3", Failures: 1}},
+		},
+		{
+			name: "nothing failed is an empty list, not null",
+			want: []Failure{},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, FailureRows(tt.execs, tt.letters)); diff != "" {
+				t.Errorf("FailureRows (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRetryInput(t *testing.T) {
+	tests := []struct {
+		name             string
+		letter           workflow.DeadLetter
+		wantInput, wantI string
+		wantOK           bool
+	}{
+		{"a message naming its instance is retried with the manual input",
+			workflow.DeadLetter{InstanceID: "i-0a1b2c3d", Input: []byte(`{"detail":{"instance-id":"i-0a1b2c3d"}}`)},
+			`{"instanceId":"i-0a1b2c3d"}`, "i-0a1b2c3d", true},
+		{"a message without an instance is retried with its original input",
+			workflow.DeadLetter{Input: []byte(`{"instanceId":"not-an-id"}`)}, `{"instanceId":"not-an-id"}`, "not-an-id", true},
+		{"a message with neither cannot be retried", workflow.DeadLetter{Input: []byte(`null`)}, "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			input, instance, ok := RetryInput(tt.letter)
+			if input != tt.wantInput || instance != tt.wantI || ok != tt.wantOK {
+				t.Errorf("RetryInput = %q, %q, %v; want %q, %q, %v", input, instance, ok, tt.wantInput, tt.wantI, tt.wantOK)
+			}
+		})
+	}
+}
+
+func TestExplain(t *testing.T) {
+	tests := []struct {
+		name    string
+		err     error
+		want    string
+		wantAWS bool
+	}{
+		{"a typed Step Functions error", &sfntypes.ExecutionDoesNotExist{Message: aws.String("nope")}, "the execution does not exist (ExecutionDoesNotExist)", true},
+		{"a typed SQS error", &sqstypes.QueueDoesNotExist{Message: aws.String("gone")}, "the dead-letter queue does not exist (QueueDoesNotExist)", true},
+		{"CloudFormation's ValidationError for a missing stack", &smithy.GenericAPIError{Code: "ValidationError", Message: "Stack with id X does not exist"}, "stack not found (ValidationError)", true},
+		{"rejected credentials", &smithy.GenericAPIError{Code: "ExpiredTokenException", Message: "expired"}, "AWS rejected the credentials (ExpiredTokenException)", true},
+		{"an error that is not AWS's is left alone", errors.New("decoding"), "decoding", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Explain(tt.err)
+			if !strings.HasPrefix(got.Error(), tt.want) {
+				t.Errorf("Explain = %q, want prefix %q", got, tt.want)
+			}
+			if IsAWS(got) != tt.wantAWS {
+				t.Errorf("IsAWS = %v, want %v", IsAWS(got), tt.wantAWS)
+			}
+			if !errors.Is(got, tt.err) {
+				t.Error("Explain lost the SDK error from the chain")
+			}
+		})
+	}
+}

@@ -1,0 +1,52 @@
+package operate
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+)
+
+// Output keys of the mirrorflow stack that mirrorctl reads.
+const (
+	OutputStateMachineARN = "StateMachineArn"
+	OutputQueueURL        = "DeadLetterQueueUrl"
+	OutputQueueARN        = "DeadLetterQueueArn"
+)
+
+// Deployment is where a deployed mirrorflow runs: its state machine and
+// dead-letter queue.
+type Deployment struct {
+	StateMachineARN string
+	QueueURL        string
+	QueueARN        string
+}
+
+// DeploymentFromStack reads the deployment from the stack's outputs, so a
+// person names the stack once instead of copying ARNs.
+func DeploymentFromStack(ctx context.Context, api Stacks, stack string) (Deployment, error) {
+	out, err := api.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+	if err != nil {
+		return Deployment{}, fmt.Errorf("reading the outputs of stack %s: %w", stack, Explain(err))
+	}
+	if len(out.Stacks) == 0 {
+		return Deployment{}, fmt.Errorf("reading the outputs of stack %s: %w", stack, ErrStackNotFound)
+	}
+	var d Deployment
+	for _, o := range out.Stacks[0].Outputs {
+		switch aws.ToString(o.OutputKey) {
+		case OutputStateMachineARN:
+			d.StateMachineARN = aws.ToString(o.OutputValue)
+		case OutputQueueURL:
+			d.QueueURL = aws.ToString(o.OutputValue)
+		case OutputQueueARN:
+			d.QueueARN = aws.ToString(o.OutputValue)
+		}
+	}
+	if d.StateMachineARN == "" {
+		return Deployment{}, fmt.Errorf("reading the outputs of stack %s: it has no %s output (status %s); pass --state-machine",
+			stack, OutputStateMachineARN, out.Stacks[0].StackStatus)
+	}
+	return d, nil
+}
