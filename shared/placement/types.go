@@ -42,6 +42,11 @@ type Sensor struct {
 	// SameZone is set by the zone step: the sensor is in the source's zone.
 	// Sensors in other zones are kept only as a fallback when LocalZoneOnly is off.
 	SameZone bool `json:"sameZone"`
+	// Notes records checks a filter kept the sensor without applying, such
+	// as security groups and network ACLs for a load-balancer target, which
+	// has no interface of its own; PickLeastLoaded repeats them in Pick.Note
+	// so that a person reading the decision knows what was not verified.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Rejection says why one candidate sensor was not kept, in words a person
