@@ -1,0 +1,194 @@
+package steps
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/mirrorflow/mirrorflow/shared/awserr"
+	"github.com/mirrorflow/mirrorflow/shared/ec2api"
+	"github.com/mirrorflow/mirrorflow/shared/placement"
+	"github.com/mirrorflow/mirrorflow/shared/steperr"
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
+)
+
+// Tags CreateSession puts on every session, so a session can be traced to the
+// execution that made it and told apart from sessions people made by hand.
+const (
+	TagName           = "Name"
+	TagManagedBy      = "ManagedBy"
+	TagExecution      = "mirrorflow:execution"
+	TagInstanceID     = "mirrorflow:instance-id"
+	ManagedByValue    = "mirrorflow"
+	sessionNamePrefix = "mirrorflow-"
+)
+
+// PickLeastLoaded drops full sensors and picks the one with the fewest
+// sessions, preferring the source's zone. One DescribeTrafficMirrorSessions
+// with a traffic-mirror-target-id filter counts the sessions of every
+// remaining candidate. The chosen sensor becomes TargetID and the only
+// candidate left.
+func (h *Handlers) PickLeastLoaded(ctx context.Context, p workflow.Placement) (workflow.Placement, error) {
+	const step = workflow.StepPickLeastLoaded
+	if decided(p) {
+		return p, nil
+	}
+	if err := h.begin(step, p); err != nil {
+		return fail(p, workflow.StepReport{}, err)
+	}
+	ids := sortedUnique(targetIDs(p.Candidates))
+	if len(ids) == 0 {
+		return filtered(p, step, nil, nil, "")
+	}
+	sessions, err := ec2api.TrafficMirrorSessionsAsList(ctx, h.EC2, &ec2.DescribeTrafficMirrorSessionsInput{
+		Filters: []ec2types.Filter{ec2api.Filter("traffic-mirror-target-id", ids...)},
+	})
+	if err != nil {
+		return fail(p, workflow.StepReport{Step: step}, steperr.FromEC2("describing the sensors' traffic mirror sessions", err))
+	}
+	pick, ok := placement.PickLeastLoaded(*p.Source, p.Candidates, sessions)
+	if !ok {
+		return filtered(p, step, nil, pick.Rejected, pick.Note)
+	}
+	p.TargetID = pick.Chosen.TargetID
+	return filtered(p, step, []placement.Sensor{pick.Chosen}, pick.Rejected, pick.Note)
+}
+
+// CreateSession creates the traffic mirror session from the source
+// interface to the chosen sensor, with the configured filter and session
+// number, tagged with the execution. Its ClientToken is derived from the
+// execution and the session's parameters, so when Lambda or the state
+// machine retries the step after a create that did happen, EC2 returns the
+// same session instead of making a second one.
+//
+// When EC2 refuses the create for a reason a retry cannot change (typically
+// another execution mirrored the same interface first, taking the session
+// number), the step looks again at the source's sessions and reports exists
+// when one goes to a candidate sensor; otherwise the refusal is the error.
+func (h *Handlers) CreateSession(ctx context.Context, p workflow.Placement) (workflow.Placement, error) {
+	const step = workflow.StepCreateSession
+	if decided(p) {
+		return p, nil
+	}
+	if err := h.begin(step, p); err != nil {
+		return fail(p, workflow.StepReport{}, err)
+	}
+	if p.TargetID == "" {
+		return fail(p, workflow.StepReport{}, &steperr.InvalidInput{Reason: step + " needs the targetId that " + workflow.StepPickLeastLoaded + " chooses; the payload has none"})
+	}
+	in := h.createInput(p)
+	out, err := h.EC2.CreateTrafficMirrorSession(ctx, in)
+	switch {
+	case err == nil:
+		s := out.TrafficMirrorSession
+		if s == nil {
+			return fail(p, workflow.StepReport{Step: step}, &steperr.EC2Unavailable{Op: "creating traffic mirror session", Err: fmt.Errorf("reading the answer: EC2 returned no session")})
+		}
+		p.Outcome = workflow.OutcomeCreated
+		p.SessionID = aws.ToString(s.TrafficMirrorSessionId)
+		p.Reason = fmt.Sprintf("created session %s from %s to %s (session number %d, filter %s, VNI %d)",
+			p.SessionID, p.Source.NetworkInterfaceID, p.TargetID, aws.ToInt32(s.SessionNumber), aws.ToString(s.TrafficMirrorFilterId), aws.ToInt32(s.VirtualNetworkId))
+		return report(p, workflow.StepReport{Step: step, Kept: []string{p.TargetID}, Note: p.Reason}), nil
+	case h.DryRun && awserr.IsDryRunOK(err):
+		p.Outcome = workflow.OutcomeCreated
+		p.Reason = fmt.Sprintf("dry run: EC2 would create a session from %s to %s (session number %d, filter %s)",
+			p.Source.NetworkInterfaceID, p.TargetID, h.Config.SessionNumber, h.Config.FilterID)
+		return report(p, workflow.StepReport{Step: step, Kept: []string{p.TargetID}, Note: p.Reason}), nil
+	}
+
+	createErr := steperr.FromEC2("creating traffic mirror session from "+p.Source.NetworkInterfaceID+" to "+p.TargetID, err)
+	if _, terminal := createErr.(*steperr.EC2Rejected); !terminal || h.DryRun {
+		return fail(p, workflow.StepReport{Step: step}, createErr)
+	}
+	return h.recheck(ctx, p, createErr)
+}
+
+// recheck looks at the source's sessions after EC2 refused the create: a
+// session to a candidate sensor means another execution got there first,
+// which is the outcome this one wanted.
+func (h *Handlers) recheck(ctx context.Context, p workflow.Placement, createErr error) (workflow.Placement, error) {
+	const step = workflow.StepCreateSession
+	sessions, err := ec2api.TrafficMirrorSessionsAsList(ctx, h.EC2, &ec2.DescribeTrafficMirrorSessionsInput{
+		Filters: []ec2types.Filter{ec2api.Filter("network-interface-id", p.Source.NetworkInterfaceID)},
+	})
+	if err != nil {
+		// The create's refusal is the news; say the re-check failed too.
+		return fail(p, workflow.StepReport{Step: step, Note: "re-checking the source's sessions failed: " + err.Error()}, createErr)
+	}
+	candidates := candidateIDs(p)
+	s, ok := placement.ExistingSession(p.Source.NetworkInterfaceID, sessions, func(id string) bool { return candidates[id] })
+	if !ok {
+		return fail(p, workflow.StepReport{Step: step, Note: fmt.Sprintf("EC2 refused the session and none of the %d session(s) of %s goes to a candidate sensor", len(sessions), p.Source.NetworkInterfaceID)}, createErr)
+	}
+	p.Outcome = workflow.OutcomeExists
+	p.TargetID = aws.ToString(s.TrafficMirrorTargetId)
+	p.SessionID = aws.ToString(s.TrafficMirrorSessionId)
+	p.Reason = fmt.Sprintf("%s was mirrored to sensor %s by session %s while this execution ran (EC2 refused a second session: %s)",
+		p.Source.NetworkInterfaceID, p.TargetID, p.SessionID, awserr.Code(createErr))
+	return report(p, workflow.StepReport{Step: step, Kept: []string{p.TargetID}, Note: p.Reason}), nil
+}
+
+// candidateIDs are the candidate sensors of this placement: every target
+// GatherCandidates listed, kept or rejected, plus the chosen one. The payload
+// carries them so CreateSession needs no DescribeTrafficMirrorTargets of its own.
+func candidateIDs(p workflow.Placement) map[string]bool {
+	ids := map[string]bool{p.TargetID: true}
+	for _, r := range p.Steps {
+		if r.Step != workflow.StepGatherCandidates {
+			continue
+		}
+		for _, id := range r.Kept {
+			ids[id] = true
+		}
+		for _, rej := range r.Rejected {
+			ids[rej.TargetID] = true
+		}
+	}
+	return ids
+}
+
+func (h *Handlers) createInput(p workflow.Placement) *ec2.CreateTrafficMirrorSessionInput {
+	tags := []ec2types.Tag{
+		{Key: aws.String(TagName), Value: aws.String(sessionNamePrefix + p.InstanceID)},
+		{Key: aws.String(TagManagedBy), Value: aws.String(ManagedByValue)},
+		{Key: aws.String(TagInstanceID), Value: aws.String(p.InstanceID)},
+	}
+	if p.ExecutionID != "" {
+		tags = append(tags, ec2types.Tag{Key: aws.String(TagExecution), Value: aws.String(p.ExecutionID)})
+	}
+	in := &ec2.CreateTrafficMirrorSessionInput{
+		NetworkInterfaceId:    aws.String(p.Source.NetworkInterfaceID),
+		TrafficMirrorTargetId: aws.String(p.TargetID),
+		TrafficMirrorFilterId: aws.String(h.Config.FilterID),
+		SessionNumber:         aws.Int32(h.Config.SessionNumber),
+		ClientToken:           aws.String(ClientToken(p.ExecutionID, p.Source.NetworkInterfaceID, p.TargetID, h.Config.FilterID, h.Config.SessionNumber)),
+		Description:           aws.String("mirrorflow placement of " + p.InstanceID),
+		TagSpecifications: []ec2types.TagSpecification{{
+			ResourceType: ec2types.ResourceTypeTrafficMirrorSession,
+			Tags:         tags,
+		}},
+	}
+	if h.DryRun {
+		in.DryRun = aws.Bool(true)
+	}
+	return in
+}
+
+// ClientToken is the idempotency token of the session an execution creates:
+// a SHA-256 of everything that identifies the request, as 64 hex digits
+// (EC2 accepts up to 64 ASCII characters). The same execution retrying the
+// same create gets the same token; anything that changes the session
+// changes it.
+func ClientToken(executionID, sourceENI, targetID, filterID string, sessionNumber int32) string {
+	sum := sha256.Sum256([]byte(strings.Join([]string{
+		executionID, sourceENI, targetID, filterID, strconv.Itoa(int(sessionNumber)),
+	}, "\x00")))
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,204 @@
+package steps
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/mirrorflow/mirrorflow/shared/ec2fake"
+	"github.com/mirrorflow/mirrorflow/shared/steperr"
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
+)
+
+func TestCreateSession(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("a retried CreateSession reuses its ClientToken and creates one session", func(t *testing.T) {
+		fake, cfg := loadScenario(t)
+		h := New(fake, cfg)
+		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
+		before := len(fake.Sessions())
+		first, err := h.CreateSession(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Lambda timed out after EC2 created the session; the state machine retries with the same payload.
+		second, err := h.CreateSession(ctx, p)
+		if err != nil {
+			t.Fatalf("retried CreateSession: %v", err)
+		}
+		if first.SessionID == "" || second.SessionID != first.SessionID || second.Outcome != workflow.OutcomeCreated {
+			t.Errorf("retry = %q %q, first = %q", second.Outcome, second.SessionID, first.SessionID)
+		}
+		if n := len(fake.Sessions()) - before; n != 1 {
+			t.Errorf("two attempts created %d sessions, want 1", n)
+		}
+		reqs := fake.Requests(ec2fake.CreateTrafficMirrorSession)
+		if len(reqs) != 2 {
+			t.Fatalf("CreateTrafficMirrorSession called %d times, want 2", len(reqs))
+		}
+		tok1 := aws.ToString(reqs[0].(*ec2.CreateTrafficMirrorSessionInput).ClientToken)
+		tok2 := aws.ToString(reqs[1].(*ec2.CreateTrafficMirrorSessionInput).ClientToken)
+		if tok1 == "" || tok1 != tok2 {
+			t.Errorf("ClientTokens %q and %q, want the same non-empty token", tok1, tok2)
+		}
+	})
+
+	t.Run("the session is tagged with the execution that made it", func(t *testing.T) {
+		fake, cfg := loadScenario(t)
+		h := New(fake, cfg)
+		p, err := h.CreateSession(ctx, payloadsBefore(t, h, app0)[workflow.StepCreateSession])
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := fake.Session(p.SessionID)
+		want := []ec2types.Tag{
+			{Key: aws.String("Name"), Value: aws.String("mirrorflow-" + app0)},
+			{Key: aws.String("ManagedBy"), Value: aws.String("mirrorflow")},
+			{Key: aws.String("mirrorflow:instance-id"), Value: aws.String(app0)},
+			{Key: aws.String("mirrorflow:execution"), Value: aws.String(executionID)},
+		}
+		sortTags := cmpopts.SortSlices(func(a, b ec2types.Tag) bool { return aws.ToString(a.Key) < aws.ToString(b.Key) })
+		if diff := cmp.Diff(want, s.Tags, sortTags, cmpopts.IgnoreUnexported(ec2types.Tag{})); diff != "" {
+			t.Errorf("session tags (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("a session another execution made meanwhile means exists", func(t *testing.T) {
+		fake, cfg := loadScenario(t)
+		h := New(fake, cfg)
+		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
+		// Another execution for the same instance won the race, to another candidate.
+		fake.AddTrafficMirrorSessions(ec2types.TrafficMirrorSession{
+			TrafficMirrorSessionId: aws.String("tms-0123456789abcdef0"), TrafficMirrorTargetId: aws.String(sensor0),
+			TrafficMirrorFilterId: aws.String(cfg.FilterID), NetworkInterfaceId: aws.String(app0ENI), SessionNumber: aws.Int32(cfg.SessionNumber),
+		})
+		fake.ResetCalls()
+		got, err := h.CreateSession(ctx, p)
+		if err != nil {
+			t.Fatalf("CreateSession: %v", err)
+		}
+		if got.Outcome != workflow.OutcomeExists || got.SessionID != "tms-0123456789abcdef0" || got.TargetID != sensor0 {
+			t.Errorf("CreateSession = %q %q %q, want exists tms-0123456789abcdef0 %s", got.Outcome, got.SessionID, got.TargetID, sensor0)
+		}
+		want := map[string]int{ec2fake.CreateTrafficMirrorSession: 1, ec2fake.DescribeTrafficMirrorSessions: 1}
+		if diff := cmp.Diff(want, fake.CallCounts()); diff != "" {
+			t.Errorf("calls (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("a refused create with no candidate session is EC2Rejected", func(t *testing.T) {
+		fake, cfg := loadScenario(t)
+		h := New(fake, cfg)
+		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
+		fake.FailNextWithMessage(ec2fake.CreateTrafficMirrorSession, 1, "TrafficMirrorSourcesPerTargetLimitExceeded", "too many sources")
+		_, err := h.CreateSession(ctx, p)
+		var rejected *steperr.EC2Rejected
+		if !asType(err, &rejected) || rejected.Code != "TrafficMirrorSourcesPerTargetLimitExceeded" {
+			t.Fatalf("CreateSession error = %v, want EC2Rejected TrafficMirrorSourcesPerTargetLimitExceeded", err)
+		}
+	})
+
+	t.Run("a throttled create is EC2Throttled and not re-checked", func(t *testing.T) {
+		fake, cfg := loadScenario(t)
+		h := New(fake, cfg)
+		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
+		fake.ResetCalls()
+		fake.FailNext(ec2fake.CreateTrafficMirrorSession, 1, "RequestLimitExceeded")
+		_, err := h.CreateSession(ctx, p)
+		if steperr.TypeName(err) != "EC2Throttled" {
+			t.Fatalf("error = %T %v, want EC2Throttled", err, err)
+		}
+		if n := fake.Calls(ec2fake.DescribeTrafficMirrorSessions); n != 0 {
+			t.Errorf("a transient failure was re-checked with %d Describe calls", n)
+		}
+	})
+
+	t.Run("dry run reports created without creating", func(t *testing.T) {
+		fake, cfg := loadScenario(t)
+		h := New(fake, cfg)
+		h.DryRun = true
+		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
+		before := len(fake.Sessions())
+		got, err := h.CreateSession(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Outcome != workflow.OutcomeCreated || got.SessionID != "" || !strings.HasPrefix(got.Reason, "dry run") {
+			t.Errorf("dry run = %q %q %q", got.Outcome, got.SessionID, got.Reason)
+		}
+		if n := len(fake.Sessions()); n != before {
+			t.Errorf("dry run created %d sessions", n-before)
+		}
+		req := fake.Requests(ec2fake.CreateTrafficMirrorSession)[0].(*ec2.CreateTrafficMirrorSessionInput)
+		if !aws.ToBool(req.DryRun) {
+			t.Error("dry run did not set DryRun")
+		}
+	})
+
+	t.Run("dry run that EC2 refuses is the refusal", func(t *testing.T) {
+		fake, cfg := loadScenario(t)
+		h := New(fake, cfg)
+		h.DryRun = true
+		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
+		fake.FailNext(ec2fake.CreateTrafficMirrorSession, 1, "UnauthorizedOperation")
+		_, err := h.CreateSession(ctx, p)
+		if steperr.TypeName(err) != "EC2Rejected" {
+			t.Fatalf("error = %T %v, want EC2Rejected", err, err)
+		}
+	})
+
+	t.Run("a payload without a chosen target is InvalidInput", func(t *testing.T) {
+		fake, cfg := loadScenario(t)
+		h := New(fake, cfg)
+		p := payloadsBefore(t, h, app0)[workflow.StepPickLeastLoaded]
+		fake.ResetCalls()
+		_, err := h.CreateSession(ctx, p)
+		if steperr.TypeName(err) != "InvalidInput" || len(fake.CallCounts()) != 0 {
+			t.Errorf("error = %v, calls %v; want InvalidInput and no call", err, fake.CallCounts())
+		}
+	})
+}
+
+func TestClientToken(t *testing.T) {
+	base := ClientToken(executionID, app0ENI, sensor3, "tmf-028da7ec9b76b272f", 1)
+	if len(base) > 64 {
+		t.Errorf("token %q is %d characters; EC2 accepts at most 64", base, len(base))
+	}
+	for i := 0; i < len(base); i++ {
+		if base[i] >= 0x80 {
+			t.Fatalf("token %q is not ASCII", base)
+		}
+	}
+	if again := ClientToken(executionID, app0ENI, sensor3, "tmf-028da7ec9b76b272f", 1); again != base {
+		t.Errorf("the same request gave tokens %q and %q", base, again)
+	}
+	changed := map[string]string{
+		"another execution": ClientToken(executionID+"x", app0ENI, sensor3, "tmf-028da7ec9b76b272f", 1),
+		"another source":    ClientToken(executionID, app1ENI, sensor3, "tmf-028da7ec9b76b272f", 1),
+		"another target":    ClientToken(executionID, app0ENI, sensor0, "tmf-028da7ec9b76b272f", 1),
+		"another filter":    ClientToken(executionID, app0ENI, sensor3, "tmf-0a1b2c3d4e5f60718", 1),
+		"another number":    ClientToken(executionID, app0ENI, sensor3, "tmf-028da7ec9b76b272f", 2),
+		// Fields are separated, so shifting characters between them changes the token.
+		"shifted fields": ClientToken(executionID+app0ENI[:1], app0ENI[1:], sensor3, "tmf-028da7ec9b76b272f", 1),
+	}
+	for name, tok := range changed {
+		if tok == base {
+			t.Errorf("%s gave the same token", name)
+		}
+	}
+}
+
+func asType[T error](err error, target *T) bool {
+	t, ok := err.(T)
+	if ok {
+		*target = t
+	}
+	return ok
+}

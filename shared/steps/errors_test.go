@@ -1,0 +1,197 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/mirrorflow/mirrorflow/shared/config"
+	"github.com/mirrorflow/mirrorflow/shared/ec2fake"
+	"github.com/mirrorflow/mirrorflow/shared/steperr"
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
+)
+
+// invoke runs handler the way the Lambda runtime does, through
+// aws-lambda-go's own decoding and error reporting, and returns the
+// errorType it reports (empty on success).
+func invoke(t *testing.T, handler any, payload any) (errorType, message string) {
+	t.Helper()
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	var resp messages.InvokeResponse
+	fn := lambda.NewFunction(lambda.NewHandler(handler))
+	req := &messages.InvokeRequest{Payload: raw, Deadline: messages.InvokeRequest_Timestamp{Seconds: deadline.Unix(), Nanos: int64(deadline.Nanosecond())}}
+	if err := fn.Invoke(req, &resp); err != nil {
+		t.Fatalf("invoking: %v", err)
+	}
+	if resp.Error == nil {
+		return "", ""
+	}
+	return resp.Error.Type, resp.Error.Message
+}
+
+// handlerOf returns the method a step's Lambda starts, by step name.
+func handlerOf(h *Handlers, step string) any {
+	if step == workflow.StepCheckExistingSession {
+		return h.CheckExistingSession
+	}
+	fn, ok := h.handler(step)
+	if !ok {
+		panic("no handler for " + step)
+	}
+	return fn
+}
+
+// TestEC2ErrorsReachLambdaByName fails each EC2 call of each step and checks
+// the errorType Lambda reports is the name the state machine routes on:
+// throttling and server faults are retried, anything else is terminal.
+func TestEC2ErrorsReachLambdaByName(t *testing.T) {
+	calls := map[string][]string{
+		workflow.StepCheckExistingSession: {ec2fake.DescribeInstances, ec2fake.DescribeTrafficMirrorSessions, ec2fake.DescribeTrafficMirrorTargets},
+		workflow.StepGatherCandidates:     {ec2fake.DescribeTrafficMirrorTargets, ec2fake.DescribeNetworkInterfaces},
+		workflow.StepFilterBySG:           {ec2fake.DescribeSecurityGroups},
+		workflow.StepFilterByNACL:         {ec2fake.DescribeNetworkAcls},
+		workflow.StepPickLeastLoaded:      {ec2fake.DescribeTrafficMirrorSessions},
+		workflow.StepCreateSession:        {ec2fake.CreateTrafficMirrorSession},
+	}
+	codes := []struct {
+		code, wantType string
+	}{
+		{"RequestLimitExceeded", "EC2Throttled"},
+		{"Throttling", "EC2Throttled"},
+		{"InternalError", "EC2Unavailable"},
+		{"Unavailable", "EC2Unavailable"},
+		{"UnauthorizedOperation", "EC2Rejected"},
+	}
+	for _, s := range workflow.Steps {
+		for _, action := range calls[s.Name] {
+			for _, c := range codes {
+				t.Run(s.Name+"/"+action+"/"+c.code, func(t *testing.T) {
+					fake, cfg := loadScenario(t)
+					h := New(fake, cfg)
+					payloads := payloadsBefore(t, h, app0)
+					fake.FailNext(action, 1, c.code)
+					var payload any = payloads[s.Name]
+					if s.Name == workflow.StepCheckExistingSession {
+						payload = startFor(app0)
+					}
+					before := len(fake.Sessions())
+					gotType, msg := invoke(t, handlerOf(h, s.Name), payload)
+					if gotType != c.wantType {
+						t.Errorf("errorType = %q (%s), want %q", gotType, msg, c.wantType)
+					}
+					if n := len(fake.Sessions()); n != before {
+						t.Errorf("a failed step changed the sessions from %d to %d", before, n)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestEveryStepReturnsANamedError checks the failures that do not come from
+// EC2 reach Lambda by name too, for every step.
+func TestEveryStepReturnsANamedError(t *testing.T) {
+	t.Run("bad configuration is InvalidConfiguration at every step", func(t *testing.T) {
+		for k, v := range map[string]string{config.EnvFilterID: "not-a-filter", config.EnvTargetIDs: "", config.EnvSessionNumber: "1"} {
+			t.Setenv(k, v)
+		}
+		h := NewFromEnv(context.Background())
+		for _, s := range workflow.Steps {
+			var payload any = workflow.Placement{InstanceID: app0}
+			if s.Name == workflow.StepCheckExistingSession {
+				payload = startFor(app0)
+			}
+			gotType, msg := invoke(t, handlerOf(h, s.Name), payload)
+			if gotType != steperr.TypeName(&steperr.InvalidConfiguration{}) {
+				t.Errorf("%s: errorType = %q (%s), want InvalidConfiguration", s.Name, gotType, msg)
+			}
+		}
+	})
+	t.Run("a payload without a source is InvalidInput at every later step", func(t *testing.T) {
+		fake, cfg := loadScenario(t)
+		h := New(fake, cfg)
+		for _, s := range workflow.Steps[1:] {
+			gotType, msg := invoke(t, handlerOf(h, s.Name), workflow.Placement{InstanceID: app0})
+			if gotType != "InvalidInput" {
+				t.Errorf("%s: errorType = %q (%s), want InvalidInput", s.Name, gotType, msg)
+			}
+			if len(fake.CallCounts()) != 0 {
+				t.Errorf("%s called EC2 with a payload it cannot use: %v", s.Name, fake.CallCounts())
+			}
+		}
+	})
+	t.Run("an input that is not an instance is InvalidInput", func(t *testing.T) {
+		fake, cfg := loadScenario(t)
+		gotType, msg := invoke(t, New(fake, cfg).CheckExistingSession, workflow.Start{Input: json.RawMessage(`[1]`), ExecutionID: executionID})
+		if gotType != "InvalidInput" {
+			t.Errorf("errorType = %q (%s), want InvalidInput", gotType, msg)
+		}
+	})
+	t.Run("no candidate left is NoReachableSensor naming the step", func(t *testing.T) {
+		fake, cfg := loadScenario(t)
+		cfg.TargetIDs, cfg.LocalZoneOnly = []string{sensor1}, true
+		h := New(fake, cfg)
+		p, err := h.CheckExistingSession(context.Background(), startFor(app0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, err = h.GatherCandidates(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		gotType, msg := invoke(t, h.FilterByAvailabilityZone, p)
+		if gotType != "NoReachableSensor" {
+			t.Fatalf("errorType = %q (%s), want NoReachableSensor", gotType, msg)
+		}
+		want := "no reachable sensor for " + app0 + ": " + workflow.StepFilterByZone + " rejected the last 1 candidate(s): " + sensor1 + ": "
+		if len(msg) < len(want) || msg[:len(want)] != want {
+			t.Errorf("message = %q, want it to start %q", msg, want)
+		}
+	})
+	t.Run("every error type the steps return is one the state machine routes", func(t *testing.T) {
+		routed := map[string]bool{}
+		for _, n := range append(steperr.Transient(), steperr.Terminal()...) {
+			routed[n] = true
+		}
+		for _, n := range []string{"InvalidInput", "InvalidConfiguration", "InstanceNotFound", "NoReachableSensor", "EC2Throttled", "EC2Unavailable", "EC2Rejected"} {
+			if !routed[n] {
+				t.Errorf("%s is returned by a step but neither Transient nor Terminal", n)
+			}
+		}
+	})
+}
+
+// TestNewFromEnv checks a well-configured Lambda gets its configuration and
+// an EC2 client whose retryer is the SDK's standard one with our budget.
+func TestNewFromEnv(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("AWS_CONFIG_FILE", dir+"/config")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", dir+"/credentials")
+	t.Setenv("AWS_REGION", "us-east-1")
+	want := config.Config{FilterID: "tmf-028da7ec9b76b272f", TargetIDs: []string{sensor0, sensor3}, SessionNumber: 7}
+	for k, v := range want.Env() {
+		t.Setenv(k, v)
+	}
+	h := NewFromEnv(context.Background())
+	if err := h.ready(); err != nil {
+		t.Fatalf("NewFromEnv: %v", err)
+	}
+	if h.Config.FilterID != want.FilterID || h.Config.SessionNumber != 7 || len(h.Config.TargetIDs) != 2 {
+		t.Errorf("Config = %+v, want %+v", h.Config, want)
+	}
+	client, ok := h.EC2.(*ec2.Client)
+	if !ok {
+		t.Fatalf("EC2 is %T, want *ec2.Client", h.EC2)
+	}
+	if got := client.Options().Retryer.MaxAttempts(); got != ec2MaxAttempts {
+		t.Errorf("retryer max attempts = %d, want %d", got, ec2MaxAttempts)
+	}
+}

@@ -1,0 +1,502 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mirrorflow/mirrorflow/shared/config"
+	"github.com/mirrorflow/mirrorflow/shared/ec2fake"
+	"github.com/mirrorflow/mirrorflow/shared/placement"
+	"github.com/mirrorflow/mirrorflow/shared/steperr"
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
+)
+
+// Resources of testdata/three-zones.json, a VPC with app instances and one
+// sensor per zone (two in us-east-1a), where app1 is already mirrored.
+const (
+	app0, app0ENI = "i-5202beb1625020651", "eni-7b8fba278842ef307" // us-east-1a, 10.0.0.25
+	app1, app1ENI = "i-e45dd1e7315dfb071", "eni-73dbed6f9bbef411c" // us-east-1b, mirrored to sensor1
+	app2          = "i-0e26b3747ee8aab5c"                          // us-east-1c, 10.0.2.32
+	sensor0       = "tmt-f6de7f1f2d1b3a796"                        // us-east-1a, 3 sessions
+	sensor0ENI    = "eni-cc244a893f8bcfd36"
+	sensor1       = "tmt-7273e72bf6fabc352" // us-east-1b, 1 session (app1)
+	sensor2       = "tmt-c32ab334bd3ac1d7e" // us-east-1c
+	sensor3       = "tmt-bfa588fdd5ccb6885" // us-east-1a, no session
+	app1Session   = "tms-65b553f9b3af33c63"
+	sensorGroup   = "sg-2860f634c900c590d"
+	vpc           = "vpc-f2f796cfff47549ed"
+	executionID   = "arn:aws:states:us-east-1:123456789012:execution:mirrorflow-placement:3f1c2a9e"
+)
+
+// scenario is testdata/three-zones.json decoded as the AWS CLI prints it.
+type scenario struct {
+	ec2fake.Seed
+	Config config.Config `json:"Config"`
+}
+
+// loadScenario returns a fake account holding the scenario and its configuration.
+func loadScenario(t testing.TB) (*ec2fake.EC2, config.Config) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "three-zones.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s scenario
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatalf("decoding the scenario: %v", err)
+	}
+	fake := ec2fake.New()
+	fake.Load(s.Seed)
+	return fake, s.Config.WithDefaults()
+}
+
+func startFor(instanceID string) workflow.Start {
+	input, err := json.Marshal(workflow.ManualInput{InstanceID: instanceID})
+	if err != nil {
+		panic(err)
+	}
+	return workflow.Start{Input: input, ExecutionID: executionID}
+}
+
+func sessionsFrom(target string, n int) []ec2types.TrafficMirrorSession {
+	var out []ec2types.TrafficMirrorSession
+	for i := range n {
+		out = append(out, ec2types.TrafficMirrorSession{
+			TrafficMirrorSessionId: aws.String("tms-f" + strings.Repeat("0", 14) + string(rune('a'+i%26)) + string(rune('a'+i/26))),
+			TrafficMirrorTargetId:  aws.String(target),
+			TrafficMirrorFilterId:  aws.String("tmf-028da7ec9b76b272f"),
+			NetworkInterfaceId:     aws.String("eni-f" + strings.Repeat("0", 14) + string(rune('a'+i%26)) + string(rune('a'+i/26))),
+			SessionNumber:          aws.Int32(1),
+		})
+	}
+	return out
+}
+
+func denyVXLANGroup() ec2types.SecurityGroup {
+	return ec2types.SecurityGroup{
+		GroupId: aws.String(sensorGroup), GroupName: aws.String("sg-sensor"), VpcId: aws.String(vpc),
+		IpPermissions: []ec2types.IpPermission{{
+			IpProtocol: aws.String("tcp"), FromPort: aws.Int32(443), ToPort: aws.Int32(443),
+			IpRanges: []ec2types.IpRange{{CidrIp: aws.String("10.0.0.0/16")}},
+		}},
+	}
+}
+
+// TestRun runs whole placements over the scenario, as mirrorctl plan does,
+// each case changing the account or configuration the way its name says.
+func TestRun(t *testing.T) {
+	tests := []struct {
+		name     string
+		instance string
+		setup    func(testing.TB, *ec2fake.EC2, *config.Config)
+		// want is compared on Outcome, TargetID, SessionID (when not "*").
+		wantOutcome workflow.Outcome
+		wantTarget  string
+		wantSession string
+		// wantErrType is the Lambda errorType of the failing step, wantErrStep the step it names.
+		wantErrType string
+		wantErrStep string
+		wantReason  []string
+	}{
+		{name: "existing session to a candidate means exists", instance: app1,
+			wantOutcome: workflow.OutcomeExists, wantTarget: sensor1, wantSession: app1Session},
+		{name: "the least-loaded sensor in the source's zone is chosen", instance: app0,
+			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor3, wantSession: "*"},
+		{name: "the only sensor in the source's zone is chosen", instance: app2,
+			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor2, wantSession: "*"},
+		{name: "a session to a target that is not a candidate does not count", instance: app1,
+			setup: func(_ testing.TB, _ *ec2fake.EC2, c *config.Config) {
+				c.TargetIDs = []string{sensor0, sensor2, sensor3}
+				c.SessionNumber = 2
+			},
+			// No sensor in us-east-1b: sensor2 and sensor3 tie at no session, sensor0 has three.
+			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor2, wantSession: "*"},
+		{name: "a session number taken by someone else's session ends in EC2Rejected", instance: app1,
+			setup: func(_ testing.TB, _ *ec2fake.EC2, c *config.Config) {
+				c.TargetIDs = []string{sensor0, sensor2, sensor3}
+			},
+			wantErrType: "EC2Rejected", wantReason: []string{"InvalidParameterValue", app1ENI}},
+		{name: "an instance that is itself a sensor is skipped", instance: "i-0a0a0a0a0a0a0a0a0",
+			setup: func(_ testing.TB, f *ec2fake.EC2, _ *config.Config) {
+				f.AddInstances(runningInstance("i-0a0a0a0a0a0a0a0a0", sensor0ENI, "us-east-1a", "10.0.100.10"))
+			},
+			wantOutcome: workflow.OutcomeSkipped, wantReason: []string{"itself traffic mirror target " + sensor0}},
+		{name: "an instance without a primary interface is skipped", instance: "i-0b0b0b0b0b0b0b0b0",
+			setup: func(_ testing.TB, f *ec2fake.EC2, _ *config.Config) {
+				inst := runningInstance("i-0b0b0b0b0b0b0b0b0", "", "us-east-1a", "")
+				inst.NetworkInterfaces = nil
+				f.AddInstances(inst)
+			},
+			wantOutcome: workflow.OutcomeSkipped, wantReason: []string{"no primary network interface"}},
+		{name: "a stopped instance is InstanceNotFound", instance: "i-0c0c0c0c0c0c0c0c0",
+			setup: func(_ testing.TB, f *ec2fake.EC2, _ *config.Config) {
+				inst := runningInstance("i-0c0c0c0c0c0c0c0c0", "eni-0c0c0c0c0c0c0c0c0", "us-east-1a", "10.0.0.99")
+				inst.State.Name = ec2types.InstanceStateNameStopped
+				f.AddInstances(inst)
+			},
+			wantErrType: "InstanceNotFound", wantReason: []string{"stopped, not running"}},
+		{name: "an instance EC2 no longer knows is InstanceNotFound", instance: "i-0d0d0d0d0d0d0d0d0",
+			wantErrType: "InstanceNotFound", wantReason: []string{"InvalidInstanceID.NotFound"}},
+		{name: "no tagged sensor ends in NoReachableSensor naming GatherCandidates", instance: app0,
+			setup: func(_ testing.TB, _ *ec2fake.EC2, c *config.Config) {
+				c.SensorTag = config.Tag{Key: "team", Value: "nsm"}
+			},
+			wantErrType: "NoReachableSensor", wantErrStep: workflow.StepGatherCandidates, wantReason: []string{"team=nsm"}},
+		{name: "a configured target that does not exist is rejected and the others still place", instance: app0,
+			setup: func(_ testing.TB, _ *ec2fake.EC2, c *config.Config) {
+				c.TargetIDs = []string{"tmt-0123456789abcdef0", sensor3}
+			},
+			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor3, wantSession: "*"},
+		{name: "LocalZoneOnly with no sensor in the zone ends in NoReachableSensor naming FilterByAvailabilityZone", instance: app0,
+			setup: func(_ testing.TB, _ *ec2fake.EC2, c *config.Config) {
+				c.TargetIDs = []string{sensor1, sensor2}
+				c.LocalZoneOnly = true
+			},
+			wantErrType: "NoReachableSensor", wantErrStep: workflow.StepFilterByZone, wantReason: []string{sensor1, sensor2}},
+		{name: "without a sensor in the zone a cross-zone sensor is chosen", instance: app0,
+			setup:       func(_ testing.TB, _ *ec2fake.EC2, c *config.Config) { c.TargetIDs = []string{sensor1} },
+			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor1, wantSession: "*"},
+		{name: "no sensor admits VXLAN ends in NoReachableSensor naming FilterBySecurityGroup", instance: app0,
+			setup:       func(_ testing.TB, f *ec2fake.EC2, _ *config.Config) { f.AddSecurityGroups(denyVXLANGroup()) },
+			wantErrType: "NoReachableSensor", wantErrStep: workflow.StepFilterBySG, wantReason: []string{sensor0, sensor1, sensor2, sensor3}},
+		{name: "a prefix list naming the source's subnet admits VXLAN", instance: app0,
+			setup: func(_ testing.TB, f *ec2fake.EC2, _ *config.Config) {
+				g := denyVXLANGroup()
+				g.IpPermissions = append(g.IpPermissions, ec2types.IpPermission{
+					IpProtocol: aws.String("udp"), FromPort: aws.Int32(4789), ToPort: aws.Int32(4789),
+					PrefixListIds: []ec2types.PrefixListId{{PrefixListId: aws.String("pl-0a1b2c3d4e5f60718")}},
+				})
+				f.AddSecurityGroups(g)
+				f.AddPrefixList("pl-0a1b2c3d4e5f60718", "10.0.0.0/24")
+			},
+			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor3, wantSession: "*"},
+		{name: "a sensor subnet ACL that denies UDP 4789 ends in NoReachableSensor naming FilterByNetworkACL", instance: app0,
+			setup: func(t testing.TB, f *ec2fake.EC2, c *config.Config) {
+				c.TargetIDs = []string{sensor0, sensor3} // both in subnet-05f421c502822d6a7
+				reassociate(t, f, "subnet-05f421c502822d6a7", denyVXLANACL("acl-0e0e0e0e0e0e0e0e0", "subnet-05f421c502822d6a7"))
+			},
+			wantErrType: "NoReachableSensor", wantErrStep: workflow.StepFilterByNACL, wantReason: []string{sensor0, sensor3}},
+		{name: "a full sensor is dropped and the next least-loaded one is chosen", instance: app0,
+			setup: func(_ testing.TB, f *ec2fake.EC2, _ *config.Config) {
+				f.AddTrafficMirrorSessions(sessionsFrom(sensor3, 10)...)
+			},
+			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor0, wantSession: "*"},
+		{name: "every sensor full ends in NoReachableSensor naming PickLeastLoaded", instance: app0,
+			setup: func(_ testing.TB, f *ec2fake.EC2, c *config.Config) {
+				c.TargetIDs = []string{sensor3}
+				f.AddTrafficMirrorSessions(sessionsFrom(sensor3, 10)...)
+			},
+			wantErrType: "NoReachableSensor", wantErrStep: workflow.StepPickLeastLoaded, wantReason: []string{sensor3, "full"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake, cfg := loadScenario(t)
+			if tt.setup != nil {
+				tt.setup(t, fake, &cfg)
+			}
+			before := len(fake.Sessions())
+			p, err := Run(context.Background(), New(fake, cfg), startFor(tt.instance))
+			if tt.wantErrType != "" {
+				if err == nil {
+					t.Fatalf("Run succeeded with outcome %q, want %s", p.Outcome, tt.wantErrType)
+				}
+				if got := steperr.TypeName(err); got != tt.wantErrType {
+					t.Fatalf("Run error type = %s (%v), want %s", got, err, tt.wantErrType)
+				}
+				if p.Outcome != workflow.OutcomeFailed {
+					t.Errorf("failed placement has outcome %q", p.Outcome)
+				}
+				var nrs *steperr.NoReachableSensor
+				if errors.As(err, &nrs) && nrs.Step != tt.wantErrStep {
+					t.Errorf("NoReachableSensor names step %s, want %s", nrs.Step, tt.wantErrStep)
+				}
+				for _, want := range append(tt.wantReason, tt.wantErrStep) {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("error %q does not mention %q", err, want)
+					}
+				}
+				if n := len(fake.Sessions()); n != before {
+					t.Errorf("a failed placement changed the sessions from %d to %d", before, n)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if p.Outcome != tt.wantOutcome || p.TargetID != tt.wantTarget {
+				t.Errorf("Run = outcome %q target %q, want %q %q (reason %q)", p.Outcome, p.TargetID, tt.wantOutcome, tt.wantTarget, p.Reason)
+			}
+			for _, want := range tt.wantReason {
+				if !strings.Contains(p.Reason, want) {
+					t.Errorf("reason %q does not mention %q", p.Reason, want)
+				}
+			}
+			switch {
+			case tt.wantSession == "*":
+				s, ok := fake.Session(p.SessionID)
+				if !ok {
+					t.Fatalf("the account has no session %q", p.SessionID)
+				}
+				if aws.ToString(s.NetworkInterfaceId) != p.Source.NetworkInterfaceID || aws.ToString(s.TrafficMirrorTargetId) != p.TargetID {
+					t.Errorf("created session %s goes %s -> %s, want %s -> %s", p.SessionID,
+						aws.ToString(s.NetworkInterfaceId), aws.ToString(s.TrafficMirrorTargetId), p.Source.NetworkInterfaceID, p.TargetID)
+				}
+				if aws.ToInt32(s.SessionNumber) != cfg.SessionNumber || aws.ToString(s.TrafficMirrorFilterId) != cfg.FilterID {
+					t.Errorf("created session has number %d filter %s, want %d %s", aws.ToInt32(s.SessionNumber), aws.ToString(s.TrafficMirrorFilterId), cfg.SessionNumber, cfg.FilterID)
+				}
+			default:
+				if p.SessionID != tt.wantSession {
+					t.Errorf("SessionID = %q, want %q", p.SessionID, tt.wantSession)
+				}
+				if n := len(fake.Sessions()); n != before {
+					t.Errorf("outcome %s changed the sessions from %d to %d", p.Outcome, before, n)
+				}
+			}
+		})
+	}
+}
+
+func runningInstance(id, eni, zone, ip string) ec2types.Instance {
+	return ec2types.Instance{
+		InstanceId:   aws.String(id),
+		InstanceType: ec2types.InstanceTypeM5Large,
+		State:        &ec2types.InstanceState{Name: ec2types.InstanceStateNameRunning, Code: aws.Int32(16)},
+		Placement:    &ec2types.Placement{AvailabilityZone: aws.String(zone)},
+		SubnetId:     aws.String("subnet-05f421c502822d6a7"),
+		VpcId:        aws.String(vpc),
+		NetworkInterfaces: []ec2types.InstanceNetworkInterface{{
+			NetworkInterfaceId: aws.String(eni),
+			PrivateIpAddress:   aws.String(ip),
+			SubnetId:           aws.String("subnet-05f421c502822d6a7"),
+			VpcId:              aws.String(vpc),
+			Attachment:         &ec2types.InstanceNetworkInterfaceAttachment{DeviceIndex: aws.Int32(0), NetworkCardIndex: aws.Int32(0)},
+			Groups:             []ec2types.GroupIdentifier{{GroupId: aws.String(sensorGroup)}},
+		}},
+	}
+}
+
+// reassociate moves subnet from whichever ACL holds it to acl, as
+// ReplaceNetworkAclAssociation does: a subnet has exactly one ACL.
+func reassociate(t testing.TB, f *ec2fake.EC2, subnet string, acl ec2types.NetworkAcl) {
+	t.Helper()
+	out, err := f.DescribeNetworkAcls(context.Background(), &ec2.DescribeNetworkAclsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("association.subnet-id"), Values: []string{subnet}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, old := range out.NetworkAcls {
+		old.Associations = slices.DeleteFunc(slices.Clone(old.Associations), func(a ec2types.NetworkAclAssociation) bool { return aws.ToString(a.SubnetId) == subnet })
+		f.AddNetworkACLs(old)
+	}
+	f.AddNetworkACLs(acl)
+	f.ResetCalls()
+}
+
+func denyVXLANACL(id, subnet string) ec2types.NetworkAcl {
+	entry := func(n int32, egress bool, action ec2types.RuleAction, proto string) ec2types.NetworkAclEntry {
+		e := ec2types.NetworkAclEntry{RuleNumber: aws.Int32(n), Egress: aws.Bool(egress), RuleAction: action, Protocol: aws.String(proto), CidrBlock: aws.String("0.0.0.0/0")}
+		if proto == "17" {
+			e.PortRange = &ec2types.PortRange{From: aws.Int32(4789), To: aws.Int32(4789)}
+		}
+		return e
+	}
+	return ec2types.NetworkAcl{
+		NetworkAclId: aws.String(id), VpcId: aws.String(vpc), IsDefault: aws.Bool(false),
+		Associations: []ec2types.NetworkAclAssociation{{SubnetId: aws.String(subnet), NetworkAclId: aws.String(id)}},
+		Entries: []ec2types.NetworkAclEntry{
+			entry(90, false, ec2types.RuleActionDeny, "17"),
+			entry(100, false, ec2types.RuleActionAllow, "-1"),
+			entry(100, true, ec2types.RuleActionAllow, "-1"),
+		},
+	}
+}
+
+// stepFunc is one step as the state machine sees it: the previous payload in, the next out.
+type stepFunc func(*Handlers, context.Context, workflow.Placement) (workflow.Placement, error)
+
+var laterSteps = map[string]stepFunc{
+	workflow.StepGatherCandidates: (*Handlers).GatherCandidates,
+	workflow.StepFilterByZone:     (*Handlers).FilterByAvailabilityZone,
+	workflow.StepFilterBySG:       (*Handlers).FilterBySecurityGroup,
+	workflow.StepFilterByNACL:     (*Handlers).FilterByNetworkACL,
+	workflow.StepPickLeastLoaded:  (*Handlers).PickLeastLoaded,
+	workflow.StepCreateSession:    (*Handlers).CreateSession,
+}
+
+// payloadsBefore runs the placement of instance step by step and returns the
+// payload each step receives, keyed by step name.
+func payloadsBefore(t *testing.T, h *Handlers, instance string) map[string]workflow.Placement {
+	t.Helper()
+	out := map[string]workflow.Placement{}
+	p, err := h.CheckExistingSession(context.Background(), startFor(instance))
+	if err != nil {
+		t.Fatalf("CheckExistingSession: %v", err)
+	}
+	for _, s := range workflow.Steps[1:] {
+		out[s.Name] = p
+		if s.Name == workflow.StepCreateSession {
+			break
+		}
+		if p, err = laterSteps[s.Name](h, context.Background(), p); err != nil {
+			t.Fatalf("%s: %v", s.Name, err)
+		}
+	}
+	return out
+}
+
+// TestStepsCallOnlyTheirDeclaredActions checks each step against the IAM
+// contract in workflow.Steps: nothing outside its EC2Actions, and one
+// Describe per kind of resource however many candidates there are.
+func TestStepsCallOnlyTheirDeclaredActions(t *testing.T) {
+	fake, cfg := loadScenario(t)
+	h := New(fake, cfg)
+	payloads := payloadsBefore(t, h, app0)
+	want := map[string]map[string]int{
+		workflow.StepCheckExistingSession: {ec2fake.DescribeInstances: 1, ec2fake.DescribeTrafficMirrorSessions: 1, ec2fake.DescribeTrafficMirrorTargets: 1},
+		// The scenario's sensor interfaces are not attached to instances, so there is no instance to describe.
+		workflow.StepGatherCandidates: {ec2fake.DescribeTrafficMirrorTargets: 1, ec2fake.DescribeNetworkInterfaces: 1},
+		workflow.StepFilterByZone:     {},
+		workflow.StepFilterBySG:       {ec2fake.DescribeSecurityGroups: 1},
+		workflow.StepFilterByNACL:     {ec2fake.DescribeNetworkAcls: 1},
+		workflow.StepPickLeastLoaded:  {ec2fake.DescribeTrafficMirrorSessions: 1},
+		workflow.StepCreateSession:    {ec2fake.CreateTrafficMirrorSession: 1},
+	}
+	for _, s := range workflow.Steps {
+		t.Run(s.Name, func(t *testing.T) {
+			fake.ResetCalls()
+			var err error
+			if s.Name == workflow.StepCheckExistingSession {
+				_, err = h.CheckExistingSession(context.Background(), startFor(app0))
+			} else {
+				_, err = laterSteps[s.Name](h, context.Background(), payloads[s.Name])
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", s.Name, err)
+			}
+			got := fake.CallCounts()
+			for action, n := range got {
+				if !slices.Contains(s.EC2Actions, action) {
+					t.Errorf("%s called %s, which its IAM role does not grant (EC2Actions %v)", s.Name, action, s.EC2Actions)
+				}
+				if n > 1 {
+					t.Errorf("%s called %s %d times, want one batched call", s.Name, action, n)
+				}
+			}
+			if diff := cmp.Diff(want[s.Name], got); diff != "" {
+				t.Errorf("%s calls (-want +got):\n%s", s.Name, diff)
+			}
+		})
+	}
+}
+
+// TestAttachedSensorsAreSizedByTheirInstance checks GatherCandidates
+// describes the sensors' instances in one call and takes capacity from
+// their type.
+func TestAttachedSensorsAreSizedByTheirInstance(t *testing.T) {
+	fake, cfg := loadScenario(t)
+	for i, eni := range []string{sensor0ENI, "eni-9715505e602618e55"} {
+		id := []string{"i-0f0f0f0f0f0f0f0f1", "i-0f0f0f0f0f0f0f0f2"}[i]
+		inst := runningInstance(id, eni, "us-east-1a", "10.0.100.10")
+		inst.InstanceType = ec2types.InstanceTypeC5n18xlarge
+		fake.AddInstances(inst)
+		out, err := fake.DescribeNetworkInterfaces(context.Background(), &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{eni}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ni := out.NetworkInterfaces[0]
+		ni.Attachment = &ec2types.NetworkInterfaceAttachment{InstanceId: aws.String(id), DeviceIndex: aws.Int32(0)}
+		fake.AddNetworkInterfaces(ni)
+	}
+	h := New(fake, cfg)
+	p := payloadsBefore(t, h, app0)[workflow.StepFilterByZone]
+	fake.ResetCalls()
+	if _, err := h.GatherCandidates(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if n := fake.Calls(ec2fake.DescribeInstances); n != 1 {
+		t.Errorf("GatherCandidates called DescribeInstances %d times, want 1 for both sensors", n)
+	}
+	byID := map[string]placement.Sensor{}
+	for _, s := range p.Candidates {
+		byID[s.TargetID] = s
+	}
+	if got, want := byID[sensor0].MaxSources, placement.MaxSources(placement.TargetNetworkInterface, "c5n.18xlarge"); got != want || byID[sensor0].InstanceType != "c5n.18xlarge" {
+		t.Errorf("sensor0 on c5n.18xlarge: MaxSources %d type %q, want %d", got, byID[sensor0].InstanceType, want)
+	}
+	if byID[sensor3].MaxSources != placement.MaxSources(placement.TargetNetworkInterface, "") {
+		t.Errorf("unattached sensor3 has MaxSources %d", byID[sensor3].MaxSources)
+	}
+}
+
+// TestResultDoesNotDependOnPageSize checks every Describe follows NextToken:
+// an account answered one item per page places exactly like one answered at once.
+func TestResultDoesNotDependOnPageSize(t *testing.T) {
+	run := func(pageSize int) (workflow.Placement, map[string]int) {
+		fake, cfg := loadScenario(t)
+		fake.PageSize = pageSize
+		h := New(fake, cfg)
+		h.DryRun = true
+		p, err := Run(context.Background(), h, startFor(app0))
+		if err != nil {
+			t.Fatalf("Run with page size %d: %v", pageSize, err)
+		}
+		return p, fake.CallCounts()
+	}
+	whole, _ := run(0)
+	paged, calls := run(1)
+	if diff := cmp.Diff(whole, paged); diff != "" {
+		t.Errorf("placement differs when EC2 pages (-whole +paged):\n%s", diff)
+	}
+	if calls[ec2fake.DescribeTrafficMirrorTargets] < 4 {
+		t.Errorf("with one target per page, DescribeTrafficMirrorTargets was called %d times; the steps did not page", calls[ec2fake.DescribeTrafficMirrorTargets])
+	}
+}
+
+// TestStepReports checks the story the console shows: one report per step,
+// in workflow order, each naming what it kept.
+func TestStepReports(t *testing.T) {
+	fake, cfg := loadScenario(t)
+	p, err := Run(context.Background(), New(fake, cfg), startFor(app0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range workflow.Steps {
+		names = append(names, s.Name)
+	}
+	var got []string
+	for _, r := range p.Steps {
+		got = append(got, r.Step)
+		if r.Note == "" {
+			t.Errorf("step %s has no note for the console", r.Step)
+		}
+	}
+	if diff := cmp.Diff(names, got); diff != "" {
+		t.Errorf("step reports (-want +got):\n%s", diff)
+	}
+	if p.Trigger != workflow.TriggerManual || p.ExecutionID != executionID || p.InstanceID != app0 {
+		t.Errorf("payload identity = %q %q %q", p.Trigger, p.ExecutionID, p.InstanceID)
+	}
+	zone := p.Steps[2]
+	if diff := cmp.Diff(slices.Sorted(slices.Values([]string{sensor0, sensor1, sensor2, sensor3})), slices.Sorted(slices.Values(zone.Kept))); diff != "" {
+		t.Errorf("zone step kept (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(zone.Note, "2 of 4 sensor(s) in us-east-1a") || !strings.Contains(zone.Note, "2 kept as cross-zone fallback") {
+		t.Errorf("zone note = %q", zone.Note)
+	}
+	if len(p.Candidates) != 1 || p.Candidates[0].TargetID != sensor3 {
+		t.Errorf("after the pick, candidates = %v, want only %s", targetIDs(p.Candidates), sensor3)
+	}
+}

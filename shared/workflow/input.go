@@ -1,0 +1,164 @@
+package workflow
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/mirrorflow/mirrorflow/shared/steperr"
+)
+
+// The execution input forms ParseInput accepts.
+const (
+	// EventSourceEC2 and EventDetailTypeStateChange identify the EventBridge
+	// event EC2 sends when an instance changes state; the rule that starts
+	// the workflow matches on them.
+	EventSourceEC2             = "aws.ec2"
+	EventDetailTypeStateChange = "EC2 Instance State-change Notification"
+	// EventStateRunning is the only state worth mirroring: an instance that
+	// is pending has no traffic yet, and one that is stopping never will.
+	EventStateRunning = "running"
+)
+
+// instanceIDPattern is EC2's instance id shape: the 8-hex form older
+// accounts still hold and the 17-hex form of every instance since 2016.
+var instanceIDPattern = regexp.MustCompile(`^i-([0-9a-f]{8}|[0-9a-f]{17})$`)
+
+// StateChangeDetail is the detail of an EC2 Instance State-change
+// Notification; aws-lambda-go leaves each service's detail as raw JSON.
+type StateChangeDetail struct {
+	InstanceID string `json:"instance-id"`
+	State      string `json:"state"`
+}
+
+// ParseInput reads the execution input, which is either the EventBridge
+// event EC2 sends when an instance enters a state or the {"instanceId": ...}
+// a person pastes into the console. It returns the instance to place and the
+// trigger (TriggerEventBridge or TriggerManual). Any other input is a
+// *steperr.InvalidInput that says what was wrong, because the same input
+// fails the same way on every try and the state machine must not retry it.
+func ParseInput(raw json.RawMessage) (instanceID, trigger string, err error) {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 {
+		return "", "", &steperr.InvalidInput{Reason: "the execution input is empty; expected an EC2 Instance State-change Notification or {\"instanceId\": \"i-...\"}"}
+	}
+	if trimmed[0] != '{' {
+		return "", "", &steperr.InvalidInput{Reason: fmt.Sprintf("the execution input is %s, not a JSON object; expected an EC2 Instance State-change Notification or {\"instanceId\": \"i-...\"}", jsonKind(trimmed[0]))}
+	}
+	var keys map[string]json.RawMessage
+	if err := decodeOne(trimmed, &keys, false); err != nil {
+		return "", "", &steperr.InvalidInput{Reason: "decoding the execution input", Err: err}
+	}
+	if isEvent(keys) {
+		id, err := parseEvent(trimmed)
+		return id, TriggerEventBridge, err
+	}
+	id, err := parseManual(trimmed)
+	return id, TriggerManual, err
+}
+
+// isEvent reports whether the input claims to be an EventBridge event, so
+// that an event with a wrong source or detail-type is reported as such
+// rather than as a manual input with unknown fields.
+func isEvent(keys map[string]json.RawMessage) bool {
+	for _, k := range []string{"source", "detail-type", "detail"} {
+		if _, ok := keys[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func parseEvent(data []byte) (string, error) {
+	var ev events.EventBridgeEvent
+	if err := decodeOne(data, &ev, false); err != nil {
+		return "", &steperr.InvalidInput{Reason: "decoding the EventBridge event", Err: err}
+	}
+	if ev.Source != EventSourceEC2 {
+		return "", &steperr.InvalidInput{Reason: fmt.Sprintf("event source is %q, want %q", ev.Source, EventSourceEC2)}
+	}
+	if ev.DetailType != EventDetailTypeStateChange {
+		return "", &steperr.InvalidInput{Reason: fmt.Sprintf("event detail-type is %q, want %q", ev.DetailType, EventDetailTypeStateChange)}
+	}
+	if t := bytes.TrimSpace(ev.Detail); len(t) == 0 || t[0] != '{' {
+		return "", &steperr.InvalidInput{Reason: "event detail is missing or not a JSON object"}
+	}
+	var d StateChangeDetail
+	if err := decodeOne(ev.Detail, &d, false); err != nil {
+		return "", &steperr.InvalidInput{Reason: "decoding the event detail", Err: err}
+	}
+	if d.State != EventStateRunning {
+		return "", &steperr.InvalidInput{Reason: fmt.Sprintf("event says instance %s is %q; only %q instances are mirrored", d.InstanceID, d.State, EventStateRunning)}
+	}
+	if err := checkInstanceID(d.InstanceID, "event detail instance-id"); err != nil {
+		return "", err
+	}
+	return d.InstanceID, nil
+}
+
+func parseManual(data []byte) (string, error) {
+	var in ManualInput
+	if err := decodeOne(data, &in, true); err != nil {
+		return "", &steperr.InvalidInput{Reason: "decoding the manual input (only {\"instanceId\": \"i-...\"} is accepted)", Err: err}
+	}
+	if err := checkInstanceID(in.InstanceID, "instanceId"); err != nil {
+		return "", err
+	}
+	return in.InstanceID, nil
+}
+
+func checkInstanceID(id, field string) error {
+	if id == "" {
+		return &steperr.InvalidInput{Reason: field + " is missing"}
+	}
+	if !instanceIDPattern.MatchString(id) {
+		return &steperr.InvalidInput{Reason: fmt.Sprintf("%s %q is not an instance id (i- followed by 8 or 17 lowercase hex digits)", field, truncate(id, 64))}
+	}
+	return nil
+}
+
+// decodeOne decodes exactly one JSON value from data: trailing values would
+// mean the console held two inputs and we would silently take the first.
+func decodeOne(data []byte, v any, strict bool) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("unexpected data after the JSON object")
+	}
+	return nil
+}
+
+func jsonKind(first byte) string {
+	switch {
+	case first == '[':
+		return "an array"
+	case first == '"':
+		return "a string"
+	case first == 'n':
+		return "null"
+	case first == 't' || first == 'f':
+		return "a boolean"
+	case first == '-' || (first >= '0' && first <= '9'):
+		return "a number"
+	}
+	return "not JSON"
+}
+
+// truncate keeps error messages readable when someone pastes a whole document as an id.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "..."
+}

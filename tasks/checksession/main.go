@@ -1,0 +1,15 @@
+// Command checksession runs the workflow's CheckExistingSession step as a Lambda of
+// its own, so its IAM role grants only that step's EC2 actions (workflow.Steps).
+package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/mirrorflow/mirrorflow/shared/steps"
+)
+
+func main() {
+	lambda.Start(steps.NewFromEnv(context.Background()).CheckExistingSession)
+}
