@@ -184,6 +184,10 @@ func (f *fakeSFN) loadHistory(arn, path string) {
 			e.stop, e.status, e.errName, e.cause = ts, "FAILED", str(d, "error"), str(d, "cause")
 		case "ExecutionSucceeded":
 			e.stop, e.status = ts, "SUCCEEDED"
+		case "ExecutionAborted":
+			e.stop, e.status = ts, "ABORTED"
+		case "ExecutionTimedOut":
+			e.stop, e.status = ts, "TIMED_OUT"
 		}
 		e.events = append(e.events, ev)
 	}

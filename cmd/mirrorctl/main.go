@@ -3,10 +3,12 @@
 // redrives or retries them. It finds the state machine and dead-letter queue
 // from the stack's outputs and uses the SDK's default credential chain.
 //
-// Exit codes: 0 success, 1 an unexpected error, 2 a usage error, 3 an AWS
-// error (credentials, a missing stack, state machine, execution or queue, a
-// refused call), 4 a placement that did not succeed (run --wait, redrive
-// --wait, a retry that left messages in the queue).
+// Exit codes: 0 success, 1 an unexpected error, 2 a usage error (including
+// redrive of an execution that ended in the dead-letter path, which only run
+// or retry can place again), 3 an AWS error (credentials, a missing stack,
+// state machine, execution or queue, a refused call), 4 a placement that did
+// not succeed (run --wait, redrive --wait, a retry that left messages in the
+// queue).
 package main
 
 import (
@@ -141,11 +143,18 @@ func (a *app) runCommand(ctx context.Context, c command, args []string) error {
 
 func (a *app) exit(name string, err error) int {
 	var ue *usageError
+	var cannotRerun *operate.RedriveCannotRerunError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, &ue):
 		fmt.Fprintf(a.stderr, "mirrorctl %s: %v\nRun 'mirrorctl help %s' for usage.\n", name, err, name)
+		return exitUsage
+	case errors.As(err, &cannotRerun):
+		// The wrong command for this execution: running it again can never
+		// help, which is what a usage error tells a script, and the message
+		// names the command that can.
+		fmt.Fprintf(a.stderr, "mirrorctl %s: %v\n", name, err)
 		return exitUsage
 	case errors.Is(err, errNotSucceeded):
 		fmt.Fprintf(a.stderr, "mirrorctl %s: %v\n", name, err)
@@ -176,9 +185,10 @@ func (a *app) usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.synopsis)
 	}
 	fmt.Fprintln(w, "\nRun 'mirrorctl help <command>' for its flags.")
-	fmt.Fprintln(w, "\nExit codes: 0 ok, 1 unexpected error, 2 usage error, 3 AWS error")
-	fmt.Fprintln(w, "(credentials, stack, state machine, execution or queue not found, call refused),")
-	fmt.Fprintln(w, "4 a placement that did not succeed.")
+	fmt.Fprintln(w, "\nExit codes: 0 ok, 1 unexpected error, 2 usage error (or redrive of an execution")
+	fmt.Fprintln(w, "that ended in the dead-letter path: use run or retry), 3 AWS error (credentials,")
+	fmt.Fprintln(w, "stack, state machine, execution or queue not found, call refused), 4 a placement")
+	fmt.Fprintln(w, "that did not succeed.")
 }
 
 // globals are the flags every command takes.

@@ -28,6 +28,9 @@ const (
 	failedName   = "manual-i-0a1b2c3d4e5f60718-20261122T103000Z"
 	failedARN    = "arn:aws:states:us-east-1:123456789012:execution:Mirrorflow:" + failedName
 	eventARN     = "arn:aws:states:us-east-1:123456789012:execution:Mirrorflow:7d0b9c1e-5a4f-4e2b-8c3d-2f1a0e9b8c7d"
+	abortedName  = "manual-i-0a1b2c3d4e5f60718-20261122T104500Z"
+	abortedARN   = "arn:aws:states:us-east-1:123456789012:execution:Mirrorflow:" + abortedName
+	uncaughtARN  = "arn:aws:states:us-east-1:123456789012:execution:Mirrorflow:manual-i-0a1b2c3d4e5f60718-20261122T095000Z"
 	instanceA    = "i-0a1b2c3d4e5f60718"
 	instanceB    = "i-0fedcba9876543210"
 )
@@ -367,27 +370,56 @@ func TestRetryDoesNotDeleteBeforeSuccess(t *testing.T) {
 
 func TestRedrive(t *testing.T) {
 	tests := []struct {
-		name     string
-		args     []string
-		wantCode int
-		wantErr  string
+		name       string
+		args       []string
+		wantARN    string
+		wantOutput string
 	}{
-		{"an execution ARN is redriven as given", []string{"redrive", failedARN}, exitOK, ""},
-		{"an execution name is redriven under the stack's state machine", []string{"redrive", failedName}, exitOK, ""},
-		{"--wait follows the redriven execution to its end", []string{"redrive", failedARN, "--wait"}, exitOK, ""},
+		{"an execution ARN is redriven as given", []string{"redrive", abortedARN}, abortedARN, "Redriven  " + abortedARN},
+		{"an execution name is redriven under the stack's state machine", []string{"redrive", abortedName}, abortedARN, "Redriven  " + abortedARN},
+		{"--wait follows the redriven execution to its end", []string{"redrive", abortedARN, "--wait"}, abortedARN, "Status     SUCCEEDED"},
+		{"an error no Catch handles is redriven, since the redrive re-runs its step", []string{"redrive", uncaughtARN}, uncaughtARN, "Redriven  " + uncaughtARN},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t).withFailure()
-			if code := e.run(tt.args...); code != tt.wantCode {
-				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tt.wantCode, e.err)
+			e.sfn.loadHistory(abortedARN, "testdata/history-aborted-at-network-acl.json")
+			e.sfn.loadHistory(uncaughtARN, "testdata/history-failed-data-limit-at-gather-candidates.json")
+			if code := e.run(tt.args...); code != exitOK {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitOK, e.err)
 			}
 			calls := e.sfn.Calls("RedriveExecution")
-			if len(calls) != 1 || calls[0].Input["executionArn"] != failedARN {
-				t.Fatalf("RedriveExecution calls = %v, want one for %s", calls, failedARN)
+			if len(calls) != 1 || calls[0].Input["executionArn"] != tt.wantARN {
+				t.Fatalf("RedriveExecution calls = %v, want one for %s", calls, tt.wantARN)
 			}
 			if tok, _ := calls[0].Input["clientToken"].(string); tok == "" {
 				t.Errorf("RedriveExecution sent no clientToken; the SDK fills one so a repeated call is idempotent")
+			}
+			if !strings.Contains(e.out.String(), tt.wantOutput) {
+				t.Errorf("output lacks %q:\n%s", tt.wantOutput, e.out)
+			}
+		})
+	}
+}
+
+func TestRedriveRefusesADeadLetteredExecution(t *testing.T) {
+	for _, args := range [][]string{{"redrive", failedARN}, {"redrive", failedName, "--wait"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			e := newEnv(t).withFailure()
+			if code := e.run(args...); code != exitUsage {
+				t.Errorf("exit %d, want %d (the wrong command for this execution); stderr:\n%s", code, exitUsage, e.err)
+			}
+			if n := len(e.sfn.Calls("RedriveExecution")); n != 0 {
+				t.Errorf("RedriveExecution called %d times; a redrive would only fail again at PlacementFailed", n)
+			}
+			want := "mirrorctl redrive: execution " + failedName + " failed at FilterBySecurityGroup (NoReachableSensor) and ended in the dead-letter path; " +
+				"a redrive would resume at the Fail state PlacementFailed and fail again without re-running FilterBySecurityGroup. " +
+				"Start a new placement with: mirrorctl run --instance " + instanceA + " (or mirrorctl retry --from-dlq)\n"
+			if diff := cmp.Diff(want, e.err.String()); diff != "" {
+				t.Errorf("stderr (-want +got):\n%s", diff)
+			}
+			if got := e.sfn.executions[failedARN].status; got != "FAILED" {
+				t.Errorf("execution status %s after a refused redrive, want FAILED", got)
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/mirrorflow/mirrorflow/shared/operate"
 )
@@ -19,9 +20,17 @@ var redriveCommand = command{
 	help: `Redrives a FAILED, TIMED_OUT or ABORTED execution of the last 14 days
 (Step Functions RedriveExecution): the same execution resumes at the state
 that did not succeed, with the input that state had, and the steps that
-succeeded are not run again. Use it once the cause is fixed (a security group
-opened, a sensor added). To place the instance afresh, from its current
-state, use run instead.
+succeeded are not run again. Use it for an execution that timed out, was
+aborted, or failed outside the dead-letter path (an error no Catch handles),
+once the cause is fixed.
+
+A placement that ended in the dead-letter queue cannot be redriven usefully:
+its step's error was caught, so the state that did not succeed is the Fail
+state PlacementFailed, and a redrive would only fail there again without
+re-running the step. redrive reads the execution's history first and, for
+such an execution, refuses without calling RedriveExecution, names the step
+that failed, and exits 2; place the instance afresh with run --instance (or
+retry --from-dlq) instead.
 
 EXECUTION is an execution ARN or name. With --wait, waits for the redriven
 execution to end and prints its trace.`,
@@ -57,6 +66,15 @@ func runRedrive(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args 
 	before, err := c.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
 	if err != nil {
 		return fmt.Errorf("describing execution %s: %w", arn, operate.Explain(err))
+	}
+	switch before.Status {
+	case sfntypes.ExecutionStatusFailed, sfntypes.ExecutionStatusTimedOut, sfntypes.ExecutionStatusAborted:
+		// Another status is not redrivable at all, which RedriveExecution
+		// says itself; only a closed execution's history shows where it would
+		// resume.
+		if err := operate.CheckRedrive(ctx, c.sfn, arn); err != nil {
+			return err
+		}
 	}
 	at, err := operate.Redrive(ctx, c.sfn, arn)
 	if err != nil {
