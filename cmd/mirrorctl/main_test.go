@@ -1,12 +1,13 @@
 package main
 
 import (
+	"github.com/mirrorflow/mirrorflow/shared/sdktest"
+
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,11 +36,10 @@ const (
 	instanceB    = "i-0fedcba9876543210"
 )
 
-// testHTTPClient opens a connection per request. With reused connections
-// the SDK client sometimes failed a 200 answer with "use of closed network
-// connection" while reading it (aws-sdk-go-v2 issue 2737); a fresh
-// connection per request keeps the tests about the wire format.
-var testHTTPClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+// testHTTPClient keeps the SDK's request-body close from racing net/http's
+// write loop (see sdktest.HTTPClient): the tests disable retries to count
+// calls exactly, so they must not depend on the retry that hides it.
+var testHTTPClient = sdktest.HTTPClient()
 
 // env is mirrorctl wired to loopback fakes of Step Functions, SQS and
 // CloudFormation through the real SDK clients.

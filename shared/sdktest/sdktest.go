@@ -1,0 +1,41 @@
+// Package sdktest holds what tests need to point real AWS SDK clients at
+// loopback fakes without flakiness that is the test's, not the code's.
+package sdktest
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// HTTPClient returns an HTTP client for SDK clients in tests.
+//
+// smithy-go closes a request's body as soon as the response headers arrive,
+// while net/http's write loop may still be reading that body for its final
+// EOF; the read then fails, the transport closes the connection, and the
+// response body fails with "use of closed network connection"
+// (aws-sdk-go-v2 issues 1825 and 2737). In production the SDK's retryer
+// retries that error; tests that disable retries to count calls exactly
+// would flake. This client hands net/http its own copy of the body, so the
+// SDK's close cannot race the write. What goes over the wire is unchanged.
+func HTTPClient() *http.Client {
+	return &http.Client{Transport: bufferingTransport{next: http.DefaultTransport.(*http.Transport).Clone()}}
+}
+
+type bufferingTransport struct{ next http.RoundTripper }
+
+func (t bufferingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return t.next.RoundTrip(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return nil, fmt.Errorf("buffering the request body: %w", err)
+	}
+	clone := req.Clone(req.Context())
+	clone.Body = io.NopCloser(bytes.NewReader(body))
+	clone.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	clone.ContentLength = int64(len(body))
+	return t.next.RoundTrip(clone)
+}
