@@ -42,3 +42,11 @@ node: $(NODE_DIR)/node_modules/.package-lock.json ## Install the pinned npm tool
 test: node build ## Run go vet and every test
 	$(GO) vet ./...
 	$(GO) test ./...
+
+.PHONY: synth
+synth: node build ## Synthesize the Mirrorflow stack into cdk.out (configuration: cdk.json context "mirrorflow")
+	$(CDK) synth --no-notices -q -o cdk.out
+
+.PHONY: deploy
+deploy: synth ## Deploy the synthesized Mirrorflow stack with the current AWS credentials
+	$(CDK) deploy --no-notices --app cdk.out Mirrorflow

@@ -1,0 +1,57 @@
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/mirrorflow/mirrorflow/shared/template"
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
+)
+
+// FunctionTimeout bounds one step's invocation. A step makes a handful of
+// paginated EC2 calls, each with the SDK's own retries; a minute leaves room
+// for those and ends a hung call well before the state machine gives up.
+const FunctionTimeout = 60
+
+// FunctionMemoryMB buys the CPU share that keeps a Go step's cold start short.
+const FunctionMemoryMB = 256
+
+// functions builds one Lambda per workflow step, each with its own role and
+// log group, so each step's permissions and logs are its own.
+func (s *Stack) functions() {
+	for _, step := range workflow.Steps {
+		logs := awslogs.NewLogGroup(s.Stack, jsii.String(step.Name+"Logs"), &awslogs.LogGroupProps{
+			Retention:     s.props.LogRetention,
+			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		})
+		role := awsiam.NewRole(s.Stack, jsii.String(step.Name+"Role"), &awsiam.RoleProps{
+			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+			Description: jsii.String("Runs mirrorflow's " + step.Name + " step: its EC2 calls and its logs, nothing else."),
+		})
+
+		env := map[string]*string{template.StepEnvVar: jsii.String(step.Name)}
+		for k, v := range s.props.Config.Env() {
+			env[k] = jsii.String(v)
+		}
+		fn := awslambda.NewFunction(s.Stack, jsii.String(step.Name+"Function"), &awslambda.FunctionProps{
+			Description:  jsii.String(step.Doc),
+			Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+			Architecture: awslambda.Architecture_ARM_64(),
+			Handler:      jsii.String(BootstrapFile),
+			Code:         awslambda.Code_FromAsset(jsii.String(s.assetDir(step)), nil),
+			Environment:  &env,
+			Timeout:      awscdk.Duration_Seconds(jsii.Number(FunctionTimeout)),
+			MemorySize:   jsii.Number(FunctionMemoryMB),
+			Tracing:      awslambda.Tracing_ACTIVE,
+			LogGroup:     logs,
+			Role:         role,
+		})
+
+		s.LogGroups[step.Name] = logs
+		s.Roles[step.Name] = role
+		s.Functions[step.Name] = fn
+	}
+}

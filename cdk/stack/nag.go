@@ -1,0 +1,101 @@
+package stack
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/mirrorflow/mirrorflow/shared/steps"
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
+)
+
+// suppressions records, on the resources concerned, the cdk-nag
+// AwsSolutions findings this stack accepts and why. Each is narrowed with
+// appliesTo to the one finding it answers, so a new wildcard still fails
+// the nag test.
+func (s *Stack) suppressions() {
+	for _, step := range workflow.Steps {
+		s.suppressStepRole(step)
+	}
+
+	cdknag.NagSuppressions_AddResourceSuppressions(s.StateMachine.Role(), &[]*cdknag.NagPackSuppression{
+		{
+			Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String("CDK's LambdaInvoke grants lambda:InvokeFunction on each step function's ARN and its " +
+				"qualified ARNs (<arn>:*, versions and aliases); the wildcard is only the qualifier of our seven functions."),
+			AppliesTo: &[]interface{}{map[string]interface{}{"regex": `/^Resource::<\w+Function[0-9A-F]{8}\.Arn>:\*$/`}},
+		},
+		{
+			Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String("Resource * is required by the actions granted on it: X-Ray PutTraceSegments, " +
+				"PutTelemetryRecords and GetSampling* (tracing is on) and the CloudWatch Logs log-delivery actions " +
+				"(logs:CreateLogDelivery and kin, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) that " +
+				"execution logging needs support no resource-level permissions."),
+			AppliesTo: &[]interface{}{"Resource::*"},
+		},
+	}, jsii.Bool(true))
+
+	cdknag.NagSuppressions_AddResourceSuppressions(s.DeadLetterQueue, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SQS3"),
+		Reason: jsii.String("This queue is itself the dead-letter destination of the placement state machine: " +
+			"a person reads it with mirrorctl dlq and deletes what was retried, so no consumer fails on its messages " +
+			"and a second-level dead-letter queue would receive nothing."),
+	}}, jsii.Bool(true))
+}
+
+// suppressStepRole answers the IAM5 findings on step's role: Resource "*"
+// for the actions that allow nothing narrower, and the wildcards
+// CreateSession's scoping cannot avoid, each narrowed by a condition.
+func (s *Stack) suppressStepRole(step workflow.Step) {
+	var unscoped []string
+	for _, a := range step.EC2Actions {
+		if unscopedActions[a] {
+			unscoped = append(unscoped, "ec2:"+a)
+		}
+	}
+	why := "X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) support no resource-level permissions, so IAM requires Resource *"
+	if len(unscoped) > 0 {
+		why = fmt.Sprintf("%s, which the Service Authorization Reference for Amazon EC2 lists with no resource type, and %s",
+			strings.Join(unscoped, ", "), why)
+	}
+	sup := []*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String(step.Name + " calls " + why + "."),
+		AppliesTo: &[]interface{}{"Resource::*"},
+	}}
+
+	if step.Name == workflow.StepCreateSession {
+		arn := func(resource string) string {
+			return "Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:" + resource + "/*"
+		}
+		sup = append(sup,
+			&cdknag.NagPackSuppression{
+				Id: jsii.String("AwsSolutions-IAM5"),
+				Reason: jsii.String("A session's id exists only once it is created, so CreateTrafficMirrorSession and " +
+					"CreateTags name traffic-mirror-session/*; the first requires the request to tag it " +
+					steps.TagManagedBy + "=" + steps.ManagedByValue + " (aws:RequestTag) and the second is allowed only " +
+					"within that create call (ec2:CreateAction = CreateTrafficMirrorSession)."),
+				AppliesTo: &[]interface{}{arn("traffic-mirror-session")},
+			},
+			&cdknag.NagPackSuppression{
+				Id: jsii.String("AwsSolutions-IAM5"),
+				Reason: jsii.String("The source of a session is the primary interface of whichever instance just " +
+					"started running, known only at run time; the grant is limited to this account and Region and " +
+					"to CreateTrafficMirrorSession, which only copies the interface's traffic to an allowed target."),
+				AppliesTo: &[]interface{}{arn("network-interface")},
+			},
+		)
+		if len(s.props.Config.TargetIDs) == 0 {
+			sup = append(sup, &cdknag.NagPackSuppression{
+				Id: jsii.String("AwsSolutions-IAM5"),
+				Reason: jsii.String("With no TargetIds configured, the candidate sensors are the targets tagged " +
+					s.props.Config.SensorTag.Key + "=" + s.props.Config.SensorTag.Value + ", which the statement " +
+					"requires with aws:ResourceTag; their ids are not known at deploy time."),
+				AppliesTo: &[]interface{}{arn("traffic-mirror-target")},
+			})
+		}
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(s.Roles[step.Name], &sup, jsii.Bool(true))
+}

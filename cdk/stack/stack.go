@@ -1,0 +1,137 @@
+// Package stack is mirrorflow's CloudFormation stack: the seven step
+// Lambdas with a role each, the placement state machine, the EventBridge rule
+// that starts it when an instance starts running, the dead-letter queue, and
+// the alarms that say a placement failed.
+//
+// Each concern is one method of Stack, so a reader finds the IAM policy of
+// a step in permissions and nothing else there.
+package stack
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/mirrorflow/mirrorflow/shared/config"
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
+)
+
+// Name is the stack's name; mirrorctl looks the stack up by it.
+const Name = "Mirrorflow"
+
+// Output keys of the stack. mirrorctl reads the stack's outputs by these keys.
+const (
+	OutputStateMachineArn    = "StateMachineArn"
+	OutputDeadLetterQueueURL = "DeadLetterQueueUrl"
+	OutputDeadLetterQueueArn = "DeadLetterQueueArn"
+)
+
+// DefaultAssetRoot is where `make build` writes each step's bootstrap, as
+// bin/lambda/<step.Dir>/bootstrap, relative to the repository root that
+// cdk.json's app runs in.
+const DefaultAssetRoot = "bin/lambda"
+
+// BootstrapFile is the executable the provided.al2023 runtime starts.
+const BootstrapFile = "bootstrap"
+
+// Props configure the stack.
+type Props struct {
+	awscdk.StackProps
+	// Config is the deployment configuration the Lambdas receive as
+	// environment variables and the CreateSession role is scoped by.
+	Config config.Config
+	// AssetRoot holds <step.Dir>/bootstrap for every step; DefaultAssetRoot
+	// when empty. Tests point it at a directory of empty files.
+	AssetRoot string
+	// LogRetention is how long the Lambdas' and the state machine's logs are
+	// kept; one month when zero.
+	LogRetention awslogs.RetentionDays
+}
+
+// Stack is the synthesized mirrorflow stack and the constructs tests and
+// other stacks may want to reach.
+type Stack struct {
+	awscdk.Stack
+	props Props
+
+	// Functions, Roles and LogGroups are keyed by step name.
+	Functions map[string]awslambda.Function
+	Roles     map[string]awsiam.Role
+	LogGroups map[string]awslogs.LogGroup
+
+	DeadLetterQueue awssqs.Queue
+	StateMachine    awsstepfunctions.StateMachine
+	Rule            awsevents.Rule
+}
+
+// New builds the stack. It checks the configuration and that every step's
+// bootstrap exists before it builds anything, so a bad cdk.json or a missing
+// `make build` stops the synth with a message that says which.
+func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
+	if err := props.Config.Validate(); err != nil {
+		return nil, fmt.Errorf("building stack %s: %w", id, err)
+	}
+	if props.AssetRoot == "" {
+		props.AssetRoot = DefaultAssetRoot
+	}
+	if props.LogRetention == "" {
+		props.LogRetention = awslogs.RetentionDays_ONE_MONTH
+	}
+	if err := checkAssets(props.AssetRoot); err != nil {
+		return nil, fmt.Errorf("building stack %s: %w", id, err)
+	}
+
+	s := &Stack{
+		Stack:     awscdk.NewStack(scope, jsii.String(id), &props.StackProps),
+		props:     props,
+		Functions: map[string]awslambda.Function{},
+		Roles:     map[string]awsiam.Role{},
+		LogGroups: map[string]awslogs.LogGroup{},
+	}
+	s.functions()
+	s.permissions()
+	s.deadLetterQueue()
+	if err := s.stateMachine(); err != nil {
+		return nil, fmt.Errorf("building stack %s: %w", id, err)
+	}
+	s.trigger()
+	s.alarms()
+	s.outputs()
+	s.suppressions()
+	return s, nil
+}
+
+// checkAssets reports every step whose bootstrap is missing, in one line:
+// Code_FromAsset would otherwise fail deep inside jsii with a stack trace.
+func checkAssets(root string) error {
+	var missing []string
+	for _, step := range workflow.Steps {
+		path := filepath.Join(root, step.Dir, BootstrapFile)
+		if _, err := os.Stat(path); err != nil {
+			missing = append(missing, step.Name+" ("+path+")")
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing Lambda assets under %s, run `make build` first: %s", root, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// assetDir is step's Lambda code directory.
+func (s *Stack) assetDir(step workflow.Step) string {
+	return filepath.Join(s.props.AssetRoot, step.Dir)
+}
+
+// Config is the validated configuration the stack was built with.
+func (s *Stack) Config() config.Config { return s.props.Config }

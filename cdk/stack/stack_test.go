@@ -1,0 +1,644 @@
+package stack_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/mirrorflow/mirrorflow/cdk/stack"
+	"github.com/mirrorflow/mirrorflow/shared/config"
+	"github.com/mirrorflow/mirrorflow/shared/template"
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
+)
+
+// testConfig is cdk.json's example: candidates found by the sensor tag.
+var testConfig = config.Config{
+	FilterID:      "tmf-028da7ec9b76b272f",
+	SensorTag:     config.Tag{Key: "mirrorflow:sensor", Value: "true"},
+	SessionNumber: 1,
+}
+
+// targetsConfig names its candidate targets instead.
+var targetsConfig = config.Config{
+	FilterID:      "tmf-028da7ec9b76b272f",
+	TargetIDs:     []string{"tmt-0123456789abcdef0", "tmt-0fedcba9876543210"},
+	LocalZoneOnly: true,
+	SessionNumber: 7,
+}
+
+// Each stack is synthesized once per test binary: a synth costs seconds.
+var (
+	assetRoot string
+	// tagged is the stack built from testConfig, with AwsSolutionsChecks applied.
+	tagged synthesized
+	// targeted is the stack built from targetsConfig.
+	targeted synthesized
+)
+
+type synthesized struct {
+	stack       *stack.Stack
+	assertions  assertions.Template
+	annotations assertions.Annotations
+	tmpl        *template.Template
+}
+
+func TestMain(m *testing.M) {
+	code, err := setUp(m)
+	jsii.Close()
+	if assetRoot != "" {
+		os.RemoveAll(assetRoot)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func setUp(m *testing.M) (int, error) {
+	var err error
+	if assetRoot, err = emptyAssets(); err != nil {
+		return 0, err
+	}
+	if tagged, err = synth(testConfig, true); err != nil {
+		return 0, err
+	}
+	if targeted, err = synth(targetsConfig, false); err != nil {
+		return 0, err
+	}
+	return m.Run(), nil
+}
+
+// emptyAssets makes the bin/lambda layout with empty bootstrap files, so the
+// tests need neither `make build` nor the tasks/ sources.
+func emptyAssets() (string, error) {
+	root, err := os.MkdirTemp("", "mirrorflow-assets-")
+	if err != nil {
+		return "", fmt.Errorf("creating asset root: %w", err)
+	}
+	for _, step := range workflow.Steps {
+		dir := filepath.Join(root, step.Dir)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return root, fmt.Errorf("creating asset dir for %s: %w", step.Name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, stack.BootstrapFile), nil, 0o755); err != nil {
+			return root, fmt.Errorf("creating bootstrap for %s: %w", step.Name, err)
+		}
+	}
+	return root, nil
+}
+
+func synth(cfg config.Config, nag bool) (synthesized, error) {
+	app := awscdk.NewApp(nil)
+	if nag {
+		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	}
+	s, err := stack.New(app, stack.Name, stack.Props{Config: cfg, AssetRoot: assetRoot})
+	if err != nil {
+		return synthesized{}, err
+	}
+	a := assertions.Template_FromStack(s.Stack, nil)
+	raw, err := json.Marshal(a.ToJSON())
+	if err != nil {
+		return synthesized{}, fmt.Errorf("encoding template: %w", err)
+	}
+	tmpl, err := template.Parse(raw)
+	if err != nil {
+		return synthesized{}, err
+	}
+	return synthesized{stack: s, assertions: a, annotations: assertions.Annotations_FromStack(s.Stack), tmpl: tmpl}, nil
+}
+
+func TestStackHasOneOfEachPieceAndAFunctionPerStep(t *testing.T) {
+	for typ, n := range map[string]int{
+		"AWS::Lambda::Function":            len(workflow.Steps),
+		"AWS::StepFunctions::StateMachine": 1,
+		"AWS::Events::Rule":                1,
+		"AWS::SQS::Queue":                  1,
+		"AWS::CloudWatch::Alarm":           2,
+	} {
+		countIs(t, tagged.assertions, jsii.String(typ), jsii.Number(n))
+	}
+	arm := tagged.assertions.FindResources(jsii.String("AWS::Lambda::Function"), &map[string]any{
+		"Properties": map[string]any{
+			"Runtime":       "provided.al2023",
+			"Architectures": []string{"arm64"},
+			"Handler":       "bootstrap",
+			"TracingConfig": map[string]any{"Mode": "Active"},
+			"Timeout":       stack.FunctionTimeout,
+			"LoggingConfig": map[string]any{"LogGroup": assertions.Match_AnyValue()},
+		},
+	})
+	if len(*arm) != len(workflow.Steps) {
+		t.Errorf("%d functions run bootstrap on provided.al2023/arm64 with active tracing and their own log group, want %d", len(*arm), len(workflow.Steps))
+	}
+}
+
+func TestFunctionsAreTheBuiltAssetsDescribedByTheirStep(t *testing.T) {
+	for _, step := range workflow.Steps {
+		t.Run(step.Name, func(t *testing.T) {
+			props := tagged.tmpl.Resources[functionID(t, tagged, step.Name)].Properties
+			if props["Description"] != step.Doc {
+				t.Errorf("Description = %v, want the step's Doc %q", props["Description"], step.Doc)
+			}
+		})
+	}
+}
+
+func TestConfigurationReachesEveryFunction(t *testing.T) {
+	for name, s := range map[string]synthesized{"sensor tag": tagged, "target ids": targeted} {
+		t.Run(name, func(t *testing.T) {
+			fns, err := s.tmpl.StepFunctions(template.DefaultEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fns) != len(workflow.Steps) {
+				t.Fatalf("%d functions carry %s, want one per step (%d)", len(fns), template.StepEnvVar, len(workflow.Steps))
+			}
+			cfg := s.stack.Config()
+			for _, step := range workflow.Steps {
+				want := cfg.Env()
+				want[template.StepEnvVar] = step.Name
+				if diff := cmp.Diff(want, fns[step.Name].Environment); diff != "" {
+					t.Errorf("%s environment (-want +got):\n%s", step.Name, diff)
+				}
+				got, err := config.FromEnv(func(k string) string { return fns[step.Name].Environment[k] })
+				if err != nil {
+					t.Errorf("%s cannot read its configuration back: %v", step.Name, err)
+				}
+				if diff := cmp.Diff(cfg, got); diff != "" {
+					t.Errorf("%s reads a different configuration (-deployed +read):\n%s", step.Name, diff)
+				}
+			}
+		})
+	}
+}
+
+func TestRuleStartsAPlacementForEveryInstanceEnteringRunning(t *testing.T) {
+	sm := onlyID(t, tagged, "AWS::StepFunctions::StateMachine")
+	hasProps(t, tagged.assertions, jsii.String("AWS::Events::Rule"), &map[string]any{
+		"State": "ENABLED",
+		"EventPattern": map[string]any{
+			"source":      []string{"aws.ec2"},
+			"detail-type": []string{"EC2 Instance State-change Notification"},
+			"detail":      map[string]any{"state": []string{"running"}},
+		},
+		// The event itself is the execution input: no Input, InputPath or InputTransformer.
+		"Targets": []any{assertions.Match_ObjectEquals(&map[string]any{
+			"Arn":     map[string]any{"Ref": sm},
+			"Id":      assertions.Match_AnyValue(),
+			"RoleArn": assertions.Match_AnyValue(),
+		})},
+	})
+}
+
+func TestDeadLetterQueueIsEncryptedTLSOnlyAndKeepsMessagesFourteenDays(t *testing.T) {
+	hasProps(t, tagged.assertions, jsii.String("AWS::SQS::Queue"), &map[string]any{
+		"SqsManagedSseEnabled":   true,
+		"MessageRetentionPeriod": 14 * 24 * 60 * 60,
+	})
+	queue := onlyID(t, tagged, "AWS::SQS::Queue")
+	hasProps(t, tagged.assertions, jsii.String("AWS::SQS::QueuePolicy"), &map[string]any{
+		"Queues": []any{map[string]any{"Ref": queue}},
+		"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{
+			"Effect":    "Deny",
+			"Action":    "sqs:*",
+			"Condition": map[string]any{"Bool": map[string]any{"aws:SecureTransport": "false"}},
+		})})},
+	})
+}
+
+func TestStateMachineLogsAllWithExecutionDataAndTraces(t *testing.T) {
+	hasProps(t, tagged.assertions, jsii.String("AWS::StepFunctions::StateMachine"), &map[string]any{
+		"LoggingConfiguration": map[string]any{
+			"Level":                "ALL",
+			"IncludeExecutionData": true,
+		},
+		"TracingConfiguration": map[string]any{"Enabled": true},
+	})
+}
+
+func TestAlarmsFireOnAnyFailedPlacement(t *testing.T) {
+	queue := onlyID(t, tagged, "AWS::SQS::Queue")
+	sm := onlyID(t, tagged, "AWS::StepFunctions::StateMachine")
+	for name, want := range map[string]map[string]any{
+		"a message on the dead-letter queue": {
+			"Namespace":  "AWS/SQS",
+			"MetricName": "ApproximateNumberOfMessagesVisible",
+			"Dimensions": []any{map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": []any{queue, "QueueName"}}}},
+		},
+		"a failed execution": {
+			"Namespace":  "AWS/States",
+			"MetricName": "ExecutionsFailed",
+			"Dimensions": []any{map[string]any{"Name": "StateMachineArn", "Value": map[string]any{"Ref": sm}}},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			want["ComparisonOperator"] = "GreaterThanThreshold"
+			want["Threshold"] = 0
+			want["TreatMissingData"] = "notBreaching"
+			hasProps(t, tagged.assertions, jsii.String("AWS::CloudWatch::Alarm"), &want)
+		})
+	}
+}
+
+func TestOutputsAreWhereMirrorctlLooks(t *testing.T) {
+	for _, key := range []string{stack.OutputStateMachineArn, stack.OutputDeadLetterQueueURL, stack.OutputDeadLetterQueueArn} {
+		if _, ok := tagged.tmpl.Outputs[key]; !ok {
+			t.Errorf("no output %s", key)
+		}
+	}
+	queue := onlyID(t, tagged, "AWS::SQS::Queue")
+	want := map[string]string{
+		stack.OutputStateMachineArn:    "arn:aws:states:us-east-1:123456789012:stateMachine:" + onlyID(t, tagged, "AWS::StepFunctions::StateMachine"),
+		stack.OutputDeadLetterQueueURL: template.QueueURL(template.DefaultEnv, queue),
+		stack.OutputDeadLetterQueueArn: template.QueueARN(template.DefaultEnv, queue),
+	}
+	for key, v := range want {
+		got, err := tagged.tmpl.Resolve(tagged.tmpl.Outputs[key].Value, template.DefaultEnv)
+		if err != nil || got != v {
+			t.Errorf("output %s = %v (%v), want %s", key, got, err, v)
+		}
+	}
+}
+
+// TestEachRoleHoldsExactlyItsStepsEC2Actions reads each function's role and
+// every policy attached to it: the EC2 actions must be exactly those
+// workflow.Steps declares, and the rest only logging and tracing.
+func TestEachRoleHoldsExactlyItsStepsEC2Actions(t *testing.T) {
+	allowedOther := []string{"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+	for _, step := range workflow.Steps {
+		t.Run(step.Name, func(t *testing.T) {
+			var ec2, other []string
+			for _, st := range roleStatements(t, tagged, step.Name) {
+				if st.Effect != "Allow" {
+					t.Errorf("statement %s has Effect %s", st.Sid, st.Effect)
+				}
+				for _, a := range st.Action {
+					if service, action, _ := strings.Cut(a, ":"); service == "ec2" {
+						ec2 = append(ec2, action)
+					} else {
+						other = append(other, a)
+					}
+				}
+			}
+			want := slices.Clone(step.EC2Actions)
+			slices.Sort(want)
+			slices.Sort(ec2)
+			ec2 = slices.Compact(ec2)
+			if diff := cmp.Diff(want, ec2); diff != "" {
+				t.Errorf("EC2 actions of %s's role (-workflow.Steps +role):\n%s", step.Name, diff)
+			}
+			for _, a := range other {
+				if !slices.Contains(allowedOther, a) {
+					t.Errorf("%s's role may %s, which no step needs", step.Name, a)
+				}
+			}
+		})
+	}
+}
+
+func TestCreateSessionIsScopedToTheFilterTheTargetsAndTaggedSessions(t *testing.T) {
+	const arn = "arn:aws:ec2:us-east-1:123456789012:"
+	tests := []struct {
+		name string
+		s    synthesized
+		want []statement
+	}{
+		{
+			name: "candidates by sensor tag: any target carrying the tag",
+			s:    tagged,
+			want: []statement{
+				{Sid: "TagSessionOnCreate", Action: []string{"ec2:CreateTags"}, Resource: []string{arn + "traffic-mirror-session/*"},
+					Condition: map[string]map[string]any{"StringEquals": {"ec2:CreateAction": "CreateTrafficMirrorSession"}}},
+				{Sid: "CreateTaggedSession", Action: []string{"ec2:CreateTrafficMirrorSession"}, Resource: []string{arn + "traffic-mirror-session/*"},
+					Condition: map[string]map[string]any{"StringEquals": {"aws:RequestTag/ManagedBy": "mirrorflow"}}},
+				{Sid: "MirrorAnySourceInterface", Action: []string{"ec2:CreateTrafficMirrorSession"}, Resource: []string{arn + "network-interface/*"}},
+				{Sid: "UseConfiguredFilter", Action: []string{"ec2:CreateTrafficMirrorSession"}, Resource: []string{arn + "traffic-mirror-filter/tmf-028da7ec9b76b272f"}},
+				{Sid: "UseSensorTaggedTargets", Action: []string{"ec2:CreateTrafficMirrorSession"}, Resource: []string{arn + "traffic-mirror-target/*"},
+					Condition: map[string]map[string]any{"StringEquals": {"aws:ResourceTag/mirrorflow:sensor": "true"}}},
+			},
+		},
+		{
+			name: "candidates by id: those targets exactly",
+			s:    targeted,
+			want: []statement{
+				{Sid: "TagSessionOnCreate", Action: []string{"ec2:CreateTags"}, Resource: []string{arn + "traffic-mirror-session/*"},
+					Condition: map[string]map[string]any{"StringEquals": {"ec2:CreateAction": "CreateTrafficMirrorSession"}}},
+				{Sid: "CreateTaggedSession", Action: []string{"ec2:CreateTrafficMirrorSession"}, Resource: []string{arn + "traffic-mirror-session/*"},
+					Condition: map[string]map[string]any{"StringEquals": {"aws:RequestTag/ManagedBy": "mirrorflow"}}},
+				{Sid: "MirrorAnySourceInterface", Action: []string{"ec2:CreateTrafficMirrorSession"}, Resource: []string{arn + "network-interface/*"}},
+				{Sid: "UseConfiguredFilter", Action: []string{"ec2:CreateTrafficMirrorSession"}, Resource: []string{arn + "traffic-mirror-filter/tmf-028da7ec9b76b272f"}},
+				{Sid: "UseConfiguredTargets", Action: []string{"ec2:CreateTrafficMirrorSession"}, Resource: []string{
+					arn + "traffic-mirror-target/tmt-0123456789abcdef0", arn + "traffic-mirror-target/tmt-0fedcba9876543210"}},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []statement
+			for _, st := range roleStatements(t, tt.s, workflow.StepCreateSession) {
+				if slices.Contains(st.Action, "ec2:CreateTrafficMirrorSession") || slices.Contains(st.Action, "ec2:CreateTags") {
+					got = append(got, st)
+				}
+			}
+			sort.Slice(got, func(i, j int) bool { return got[i].Sid > got[j].Sid })
+			sort.Slice(tt.want, func(i, j int) bool { return tt.want[i].Sid > tt.want[j].Sid })
+			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreFields(statement{}, "Effect")); diff != "" {
+				t.Errorf("CreateSession's create statements (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestOnlyDescribeActionsHaveEveryResource(t *testing.T) {
+	for _, step := range workflow.Steps {
+		for _, st := range roleStatements(t, tagged, step.Name) {
+			if !slices.Contains(st.Resource, "*") {
+				continue
+			}
+			for _, a := range st.Action {
+				if !strings.HasPrefix(a, "ec2:Describe") && a != "ec2:GetManagedPrefixListEntries" && !strings.HasPrefix(a, "xray:") {
+					t.Errorf("%s's role may %s on every resource", step.Name, a)
+				}
+			}
+		}
+	}
+}
+
+func TestDefinitionInvokesEachStepsOwnFunction(t *testing.T) {
+	def, err := tagged.tmpl.Definition(template.DefaultEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asl struct {
+		States map[string]struct {
+			Type       string         `json:"Type"`
+			Resource   string         `json:"Resource"`
+			Parameters map[string]any `json:"Parameters"`
+		} `json:"States"`
+	}
+	if err := json.Unmarshal(def, &asl); err != nil {
+		t.Fatal(err)
+	}
+	fns, err := tagged.tmpl.StepFunctions(template.DefaultEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks := 0
+	for name, s := range asl.States {
+		if s.Resource != "arn:aws:states:::lambda:invoke" {
+			continue
+		}
+		tasks++
+		if got, want := s.Parameters["FunctionName"], fns[name].ARN; got != want {
+			t.Errorf("state %s invokes %v, want %s (the function whose %s is %s)", name, got, want, template.StepEnvVar, name)
+		}
+	}
+	if tasks != len(workflow.Steps) {
+		t.Errorf("%d Lambda Task states, want %d", tasks, len(workflow.Steps))
+	}
+}
+
+func TestAwsSolutionsFindsNothingUnsuppressed(t *testing.T) {
+	rule := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+	for _, m := range *tagged.annotations.FindError(jsii.String("*"), rule) {
+		t.Errorf("cdk-nag error at %s: %v", *m.Id, m.Entry.Data)
+	}
+	for _, m := range *tagged.annotations.FindWarning(jsii.String("*"), rule) {
+		t.Errorf("cdk-nag warning at %s: %v", *m.Id, m.Entry.Data)
+	}
+}
+
+func TestEverySuppressionSaysWhy(t *testing.T) {
+	n := 0
+	for id, r := range tagged.tmpl.Resources {
+		nag, _ := r.Metadata["cdk_nag"].(map[string]any)
+		rules, _ := nag["rules_to_suppress"].([]any)
+		for _, raw := range rules {
+			n++
+			rule, _ := raw.(map[string]any)
+			reason, _ := rule["reason"].(string)
+			if len(strings.Fields(reason)) < 8 {
+				t.Errorf("%s suppresses %v with too thin a reason: %q", id, rule["id"], reason)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no cdk_nag suppressions found: the metadata moved, or this test checks nothing")
+	}
+}
+
+func TestBadConfigurationStopsTheSynth(t *testing.T) {
+	tests := []struct {
+		name    string
+		context any // the value of the "mirrorflow" context key; nil leaves it unset
+		wantErr string
+	}{
+		{"no mirrorflow context at all", nil, `context "mirrorflow": not set`},
+		{"FilterId is required", map[string]any{"SensorTag": map[string]any{"Key": "k", "Value": "v"}}, "FilterId is required"},
+		{"FilterId must be a tmf- id", map[string]any{"FilterId": "tmt-028da7ec9b76b272f"}, `FilterId "tmt-028da7ec9b76b272f" is not a traffic mirror filter id`},
+		{"FilterId must have 8 or 17 hex digits", map[string]any{"FilterId": "tmf-028da7"}, `FilterId "tmf-028da7" is not a traffic mirror filter id`},
+		{"FilterId is hex", `{"FilterId": "tmf-0zzzzzzz"}`, `FilterId "tmf-0zzzzzzz" is not`},
+		{"a command-line value must be JSON", `FilterId=tmf-028da7ec9b76b272f`, "decoding"},
+		{"unknown keys are typos", map[string]any{"FilterId": "tmf-028da7ec9b76b272f", "SensorTags": map[string]any{"Key": "k"}}, `unknown field "SensorTags"`},
+		{"TargetIds must be tmt- ids", map[string]any{"FilterId": "tmf-028da7ec9b76b272f", "TargetIds": []string{"eni-0123456789abcdef0"}}, "TargetIds[0]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := map[string]any{}
+			if tt.context != nil {
+				ctx[stack.ContextKey] = tt.context
+			}
+			app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+			_, err := stack.ConfigFromContext(app.Node())
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ConfigFromContext() error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestConfigurationFromContextObjectOrString(t *testing.T) {
+	for name, v := range map[string]any{
+		"cdk.json object":         map[string]any{"FilterId": "tmf-028da7ec9b76b272f", "TargetIds": []string{"tmt-0123456789abcdef0"}, "SessionNumber": 3},
+		"-c mirrorflow=JSON text": `{"FilterId":"tmf-028da7ec9b76b272f","TargetIds":["tmt-0123456789abcdef0"],"SessionNumber":3}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{stack.ContextKey: v}})
+			got, err := stack.ConfigFromContext(app.Node())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := config.Config{FilterID: "tmf-028da7ec9b76b272f", TargetIDs: []string{"tmt-0123456789abcdef0"}, SessionNumber: 3}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestNewRefusesAnInvalidConfigOrMissingAssets(t *testing.T) {
+	tests := []struct {
+		name    string
+		props   stack.Props
+		wantErr string
+	}{
+		{"an unvalidated config with no FilterId", stack.Props{Config: config.Config{SessionNumber: 1, SensorTag: testConfig.SensorTag}, AssetRoot: assetRoot}, "FilterId is required"},
+		{"no make build yet", stack.Props{Config: testConfig, AssetRoot: t.TempDir()}, "missing Lambda assets under "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := stack.New(awscdk.NewApp(nil), stack.Name, tt.props)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("New() error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// statement is an IAM policy statement with its intrinsics resolved.
+type statement struct {
+	Sid       string
+	Effect    string
+	Action    []string
+	Resource  []string
+	Condition map[string]map[string]any `json:",omitempty"`
+}
+
+// roleStatements collects the statements of every policy attached to the
+// role of step's function, resolved in template.DefaultEnv.
+func roleStatements(t *testing.T, s synthesized, step string) []statement {
+	t.Helper()
+	fn := s.tmpl.Resources[functionID(t, s, step)]
+	getAtt, _ := fn.Properties["Role"].(map[string]any)["Fn::GetAtt"].([]any)
+	if len(getAtt) != 2 || getAtt[1] != "Arn" {
+		t.Fatalf("%s's function Role is %v, want the ARN of a role of this stack", step, fn.Properties["Role"])
+	}
+	role := str(getAtt[0])
+	for _, other := range workflow.Steps {
+		if other.Name != step && cmp.Equal(s.tmpl.Resources[functionID(t, s, other.Name)].Properties["Role"], fn.Properties["Role"]) {
+			t.Errorf("%s and %s share a role", step, other.Name)
+		}
+	}
+	var docs []any
+	if inline, ok := s.tmpl.Resources[role].Properties["Policies"].([]any); ok {
+		for _, p := range inline {
+			docs = append(docs, p.(map[string]any)["PolicyDocument"])
+		}
+	}
+	if managed := s.tmpl.Resources[role].Properties["ManagedPolicyArns"]; managed != nil {
+		t.Errorf("%s's role has managed policies %v", step, managed)
+	}
+	for _, id := range s.tmpl.LogicalIDs("AWS::IAM::Policy") {
+		props := s.tmpl.Resources[id].Properties
+		if slices.ContainsFunc(props["Roles"].([]any), func(r any) bool { return cmp.Equal(r, map[string]any{"Ref": role}) }) {
+			docs = append(docs, props["PolicyDocument"])
+		}
+	}
+	var sts []statement
+	for _, doc := range docs {
+		resolved, err := s.tmpl.Resolve(doc, template.DefaultEnv)
+		if err != nil {
+			t.Fatalf("resolving %s's policy: %v", step, err)
+		}
+		for _, raw := range resolved.(map[string]any)["Statement"].([]any) {
+			m := raw.(map[string]any)
+			sts = append(sts, statement{
+				Sid:       str(m["Sid"]),
+				Effect:    str(m["Effect"]),
+				Action:    strs(m["Action"]),
+				Resource:  strs(m["Resource"]),
+				Condition: conditions(m["Condition"]),
+			})
+		}
+	}
+	return sts
+}
+
+// onlyID is the logical id of the template's one resource of type typ.
+func onlyID(t *testing.T, s synthesized, typ string) string {
+	t.Helper()
+	ids := s.tmpl.LogicalIDs(typ)
+	if len(ids) != 1 {
+		t.Fatalf("want one %s, found %v", typ, ids)
+	}
+	return ids[0]
+}
+
+// functionID is the logical id of step's function, found by its MIRRORFLOW_STEP.
+func functionID(t *testing.T, s synthesized, step string) string {
+	t.Helper()
+	fns, err := s.tmpl.StepFunctions(template.DefaultEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, ok := fns[step]
+	if !ok {
+		t.Fatalf("no function has %s=%s", template.StepEnvVar, step)
+	}
+	return fn.LogicalID
+}
+
+func str(v any) string { s, _ := v.(string); return s }
+
+// strs reads an IAM field that is a string or a list of strings.
+func strs(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		out := make([]string, len(x))
+		for i, e := range x {
+			out[i] = str(e)
+		}
+		return out
+	}
+	return nil
+}
+
+func conditions(v any) map[string]map[string]any {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	out := map[string]map[string]any{}
+	for op, kv := range m {
+		out[op] = kv.(map[string]any)
+	}
+	return out
+}
+
+// hasProps and countIs run an assertions.Template check, which panics on a
+// mismatch, as a test error, so one failed expectation does not end the
+// test binary.
+func hasProps(t *testing.T, a assertions.Template, typ *string, props any) {
+	t.Helper()
+	defer recoverAsError(t)
+	a.HasResourceProperties(typ, props)
+}
+
+func countIs(t *testing.T, a assertions.Template, typ *string, n *float64) {
+	t.Helper()
+	defer recoverAsError(t)
+	a.ResourceCountIs(typ, n)
+}
+
+func recoverAsError(t *testing.T) {
+	t.Helper()
+	if r := recover(); r != nil {
+		t.Error(r)
+	}
+}

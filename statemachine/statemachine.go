@@ -1,0 +1,262 @@
+// Package statemachine defines the placement workflow with the CDK's Step
+// Functions constructs: one Lambda Task per workflow step, the Choice that
+// ends early when the instance needs no session, and a dead-letter path that
+// turns any failure into a message on SQS before the execution fails.
+//
+// The retry policy lives here and only here, keyed by the error type names
+// of package steperr: transient names are retried with backoff and full
+// jitter, Lambda service errors briefly, terminal names never.
+package statemachine
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/mirrorflow/mirrorflow/shared/steperr"
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
+)
+
+// Names of the states that are not workflow steps. mirrorctl and the
+// console show them, so they say how the placement ended.
+const (
+	// StateOutcome is the Choice after CheckExistingSession.
+	StateOutcome = "NeedsSession"
+	// StateAlreadyMirrored ends an execution whose instance already has a session.
+	StateAlreadyMirrored = "AlreadyMirrored"
+	// StateNothingToMirror ends an execution whose instance must not be mirrored (a sensor, say).
+	StateNothingToMirror = "NothingToMirror"
+	// StateMirrored ends an execution that created a session.
+	StateMirrored = "Mirrored"
+	// StateSendToDeadLetterQueue is the one SQS Task every failure passes through.
+	StateSendToDeadLetterQueue = "SendToDeadLetterQueue"
+	// StatePlacementFailed fails the execution with the dead-letter message's error and cause.
+	StatePlacementFailed = "PlacementFailed"
+)
+
+// FailureResultPath is where a Task's Catch puts the caught error
+// ({"Error", "Cause"}), beside the state's input, so the dead-letter message
+// can carry both.
+const FailureResultPath = "$.failure"
+
+// DeadLetterFailureResultPath is where the dead-letter send's own Catch puts
+// its error, so the message's error and cause stay at $.error and $.cause for
+// PlacementFailed.
+const DeadLetterFailureResultPath = "$.deadLetterFailure"
+
+// FailedState names the Pass state that builds step's dead-letter message.
+func FailedState(step string) string { return step + "Failed" }
+
+// Retry is one retrier, as the tests and the report read it back.
+type Retry struct {
+	Errors      []string
+	Interval    int // seconds
+	BackoffRate float64
+	MaxAttempts int
+	MaxDelay    int // seconds; 0 means none
+}
+
+// TransientRetry retries the errors a step reports when EC2 throttles or is
+// unavailable. Full jitter spreads the retries of the many executions that
+// an Auto Scaling group launching at once starts together, so they do not
+// throttle EC2 again in lockstep.
+var TransientRetry = Retry{Errors: steperr.Transient(), Interval: 2, BackoffRate: 2, MaxAttempts: 5, MaxDelay: 30}
+
+// LambdaServiceRetry retries failures of the Lambda service itself, as AWS
+// recommends for every Lambda Task; we set it ourselves rather than through
+// retryOnServiceExceptions so that it has jitter and is visible here.
+var LambdaServiceRetry = Retry{Errors: steperr.LambdaServiceErrors(), Interval: 1, BackoffRate: 2, MaxAttempts: 3}
+
+// DeadLetterRetry retries the SQS send. States.TaskFailed matches every
+// error the sqs:sendMessage integration reports (throttling, a KMS hiccup, a
+// network failure) without guessing their prefixed names; a permanent one
+// (a deleted queue) costs three quick tries before the execution fails anyway.
+var DeadLetterRetry = Retry{Errors: []string{"States.TaskFailed"}, Interval: 1, BackoffRate: 2, MaxAttempts: 3}
+
+func (r Retry) props() *sfn.RetryProps {
+	p := &sfn.RetryProps{
+		Errors:         jsii.Strings(r.Errors...),
+		Interval:       awscdk.Duration_Seconds(jsii.Number(r.Interval)),
+		BackoffRate:    jsii.Number(r.BackoffRate),
+		MaxAttempts:    jsii.Number(r.MaxAttempts),
+		JitterStrategy: sfn.JitterType_FULL,
+	}
+	if r.MaxDelay > 0 {
+		p.MaxDelay = awscdk.Duration_Seconds(jsii.Number(r.MaxDelay))
+	}
+	return p
+}
+
+// Props are what the workflow runs on.
+type Props struct {
+	// Functions holds each step's Lambda, keyed by step name (workflow.Steps).
+	Functions map[string]awslambda.IFunction
+	// DeadLetterQueue receives a workflow.DeadLetter message for every placement that failed.
+	DeadLetterQueue awssqs.IQueue
+	// LogGroup receives the execution history at level ALL, with execution
+	// data, so a failed placement can be read without the console.
+	LogGroup awslogs.ILogGroup
+	// StateMachineName is optional; CloudFormation generates one when it is empty.
+	StateMachineName string
+}
+
+// New builds the placement state machine in a construct named id. It fails
+// when a step has no function, so a stack cannot deploy a workflow with a hole.
+func New(scope constructs.Construct, id string, props Props) (sfn.StateMachine, error) {
+	if props.DeadLetterQueue == nil {
+		return nil, fmt.Errorf("building state machine %s: no dead-letter queue", id)
+	}
+	if props.LogGroup == nil {
+		return nil, fmt.Errorf("building state machine %s: no log group", id)
+	}
+	for _, step := range workflow.Steps {
+		if props.Functions[step.Name] == nil {
+			return nil, fmt.Errorf("building state machine %s: no function for step %s", id, step.Name)
+		}
+	}
+	for name := range props.Functions {
+		if _, ok := workflow.StepNamed(name); !ok {
+			return nil, fmt.Errorf("building state machine %s: function given for unknown step %q", id, name)
+		}
+	}
+
+	// The states live in their own construct so their ids (the state names)
+	// cannot collide with the stack's other constructs.
+	c := constructs.NewConstruct(scope, jsii.String(id))
+
+	deadLetter := deadLetterPath(c, props.DeadLetterQueue)
+
+	invoke := make(map[string]tasks.LambdaInvoke, len(workflow.Steps))
+	for i, step := range workflow.Steps {
+		invoke[step.Name] = stepTask(c, step, props.Functions[step.Name], i == 0, deadLetter)
+	}
+
+	outcome := sfn.NewChoice(c, jsii.String(StateOutcome), &sfn.ChoiceProps{
+		Comment: jsii.String("Ends the placement when CheckExistingSession found nothing to do."),
+	})
+	outcome.
+		When(outcomeIs(workflow.OutcomeExists), sfn.NewSucceed(c, jsii.String(StateAlreadyMirrored), &sfn.SucceedProps{
+			Comment: jsii.String("The instance's interface is already mirrored."),
+		}), nil).
+		When(outcomeIs(workflow.OutcomeSkipped), sfn.NewSucceed(c, jsii.String(StateNothingToMirror), &sfn.SucceedProps{
+			Comment: jsii.String("The instance is not to be mirrored (it is a sensor, or has no interface to mirror)."),
+		}), nil).
+		Otherwise(invoke[workflow.StepGatherCandidates])
+
+	invoke[workflow.StepCheckExistingSession].Next(outcome)
+	var chain sfn.INextable = invoke[workflow.StepGatherCandidates]
+	for _, step := range workflow.Steps[2:] {
+		chain.Next(invoke[step.Name])
+		chain = invoke[step.Name]
+	}
+	chain.Next(sfn.NewSucceed(c, jsii.String(StateMirrored), &sfn.SucceedProps{
+		Comment: jsii.String("CreateSession created (or found, on a retried execution) the session."),
+	}))
+
+	smProps := &sfn.StateMachineProps{
+		Comment:          jsii.String("Places a VPC Traffic Mirroring session for an instance that started running."),
+		DefinitionBody:   sfn.DefinitionBody_FromChainable(invoke[workflow.StepCheckExistingSession]),
+		StateMachineType: sfn.StateMachineType_STANDARD,
+		Logs: &sfn.LogOptions{
+			Destination:          props.LogGroup,
+			Level:                sfn.LogLevel_ALL,
+			IncludeExecutionData: jsii.Bool(true),
+		},
+		TracingEnabled: jsii.Bool(true),
+	}
+	if props.StateMachineName != "" {
+		smProps.StateMachineName = jsii.String(props.StateMachineName)
+	}
+	return sfn.NewStateMachine(c, jsii.String("StateMachine"), smProps), nil
+}
+
+// outcomeIs tests $.outcome only when it is present: a Choice rule on a
+// missing path fails the execution with States.Runtime, and the payload
+// omits outcome while the placement goes on.
+func outcomeIs(o workflow.Outcome) sfn.Condition {
+	return sfn.Condition_And(
+		sfn.Condition_IsPresent(jsii.String("$.outcome")),
+		sfn.Condition_StringEquals(jsii.String("$.outcome"), jsii.String(string(o))),
+	)
+}
+
+// stepTask is step's Lambda Task with its retriers and its Catch. The first
+// step receives the execution input as it came, with the execution id; the
+// others receive the placement payload.
+func stepTask(scope constructs.Construct, step workflow.Step, fn awslambda.IFunction, first bool, deadLetter sfn.IChainable) tasks.LambdaInvoke {
+	payload := sfn.TaskInput_FromJsonPathAt(jsii.String("$"))
+	if first {
+		// workflow.Start
+		payload = sfn.TaskInput_FromObject(&map[string]interface{}{
+			"input":       sfn.JsonPath_EntirePayload(),
+			"executionId": sfn.JsonPath_ExecutionId(),
+		})
+	}
+	task := tasks.NewLambdaInvoke(scope, jsii.String(step.Name), &tasks.LambdaInvokeProps{
+		Comment:        jsii.String(step.Doc),
+		LambdaFunction: fn,
+		Payload:        payload,
+		OutputPath:     jsii.String("$.Payload"),
+		// Our own Lambda service retrier below replaces CDK's, which has no jitter.
+		RetryOnServiceExceptions: jsii.Bool(false),
+	})
+	task.AddRetry(TransientRetry.props())
+	task.AddRetry(LambdaServiceRetry.props())
+	task.AddCatch(failedState(scope, step, first).Next(deadLetter), &sfn.CatchProps{
+		Errors:     jsii.Strings(*sfn.Errors_ALL()),
+		ResultPath: jsii.String(FailureResultPath),
+	})
+	return task
+}
+
+// failedState builds step's workflow.DeadLetter from its input, the caught
+// error and the context object. The first step's input is the raw execution
+// input, which has no instanceId to copy; the others' payload always has one.
+func failedState(scope constructs.Construct, step workflow.Step, first bool) sfn.Pass {
+	msg := map[string]interface{}{
+		"step":        step.Name,
+		"executionId": sfn.JsonPath_ExecutionId(),
+		"input":       sfn.JsonPath_ExecutionInput(),
+		"error":       sfn.JsonPath_StringAt(jsii.String(FailureResultPath + ".Error")),
+		"cause":       sfn.JsonPath_StringAt(jsii.String(FailureResultPath + ".Cause")),
+		"startTime":   sfn.JsonPath_ExecutionStartTime(),
+	}
+	if !first {
+		msg["instanceId"] = sfn.JsonPath_StringAt(jsii.String("$.instanceId"))
+	}
+	return sfn.NewPass(scope, jsii.String(FailedState(step.Name)), &sfn.PassProps{
+		Comment:    jsii.String("Builds the dead-letter message for a failure of " + step.Name + "."),
+		Parameters: &msg,
+	})
+}
+
+// deadLetterPath is the shared tail of every failure: send the message, then
+// fail the execution with its error and cause. If the send itself fails after
+// its retries, the execution still fails with the original error, which the
+// ExecutionsFailed alarm reports.
+func deadLetterPath(scope constructs.Construct, queue awssqs.IQueue) sfn.IChainable {
+	failed := sfn.NewFail(scope, jsii.String(StatePlacementFailed), &sfn.FailProps{
+		Comment:   jsii.String("The placement could not be made; its dead-letter message says why."),
+		ErrorPath: jsii.String("$.error"),
+		CausePath: jsii.String("$.cause"),
+	})
+	send := tasks.NewSqsSendMessage(scope, jsii.String(StateSendToDeadLetterQueue), &tasks.SqsSendMessageProps{
+		Comment:     jsii.String("Sends the workflow.DeadLetter message, so mirrorctl can list and retry the placement."),
+		Queue:       queue,
+		MessageBody: sfn.TaskInput_FromJsonPathAt(jsii.String("$")),
+		ResultPath:  sfn.JsonPath_DISCARD(),
+	})
+	send.AddRetry(DeadLetterRetry.props())
+	send.AddCatch(failed, &sfn.CatchProps{
+		Errors:     jsii.Strings(*sfn.Errors_ALL()),
+		ResultPath: jsii.String(DeadLetterFailureResultPath),
+	})
+	return send.Next(failed)
+}

@@ -1,0 +1,437 @@
+package statemachine_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mirrorflow/mirrorflow/shared/steperr"
+	"github.com/mirrorflow/mirrorflow/shared/template"
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
+	"github.com/mirrorflow/mirrorflow/statemachine"
+)
+
+// The workflow is synthesized once per test binary: a synth costs seconds.
+var (
+	// definition is the resolved ASL, as deployed.
+	definition json.RawMessage
+	// asl is definition decoded.
+	asl stateMachine
+	// functionARNs maps each step to the ARN of the function built for it.
+	functionARNs = map[string]string{}
+)
+
+// stateMachine and state hold the parts of the Amazon States Language the
+// tests read.
+type stateMachine struct {
+	StartAt string           `json:"StartAt"`
+	States  map[string]state `json:"States"`
+}
+
+type state struct {
+	Type       string          `json:"Type"`
+	Resource   string          `json:"Resource"`
+	Parameters map[string]any  `json:"Parameters"`
+	OutputPath *string         `json:"OutputPath"`
+	ResultPath json.RawMessage `json:"ResultPath"`
+	Next       string          `json:"Next"`
+	End        bool            `json:"End"`
+	Retry      []retrier       `json:"Retry"`
+	Catch      []catcher       `json:"Catch"`
+	Choices    []any           `json:"Choices"`
+	Default    string          `json:"Default"`
+	ErrorPath  string          `json:"ErrorPath"`
+	CausePath  string          `json:"CausePath"`
+}
+
+type retrier struct {
+	ErrorEquals     []string `json:"ErrorEquals"`
+	IntervalSeconds int      `json:"IntervalSeconds"`
+	BackoffRate     float64  `json:"BackoffRate"`
+	MaxAttempts     int      `json:"MaxAttempts"`
+	MaxDelaySeconds int      `json:"MaxDelaySeconds"`
+	JitterStrategy  string   `json:"JitterStrategy"`
+}
+
+type catcher struct {
+	ErrorEquals []string `json:"ErrorEquals"`
+	ResultPath  string   `json:"ResultPath"`
+	Next        string   `json:"Next"`
+}
+
+func TestMain(m *testing.M) {
+	code, err := synthesize(m)
+	jsii.Close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+// synthesize builds the state machine over real functions (with empty
+// bootstrap assets in a temp dir) in a bare stack, then resolves its
+// definition the way the offline runner does, through shared/template.
+func synthesize(m *testing.M) (int, error) {
+	assets, err := os.MkdirTemp("", "statemachine-assets-")
+	if err != nil {
+		return 0, fmt.Errorf("creating asset dir: %w", err)
+	}
+	defer os.RemoveAll(assets)
+
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("StateMachineTest"), nil)
+	fns := map[string]awslambda.IFunction{}
+	for _, step := range workflow.Steps {
+		dir := filepath.Join(assets, step.Dir)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return 0, fmt.Errorf("creating asset for %s: %w", step.Name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "bootstrap"), nil, 0o755); err != nil {
+			return 0, fmt.Errorf("creating asset for %s: %w", step.Name, err)
+		}
+		fns[step.Name] = awslambda.NewFunction(stack, jsii.String(step.Name), &awslambda.FunctionProps{
+			Runtime:     awslambda.Runtime_PROVIDED_AL2023(),
+			Handler:     jsii.String("bootstrap"),
+			Code:        awslambda.Code_FromAsset(jsii.String(dir), nil),
+			Environment: &map[string]*string{template.StepEnvVar: jsii.String(step.Name)},
+		})
+	}
+	if _, err := statemachine.New(stack, "Placement", statemachine.Props{
+		Functions:       fns,
+		DeadLetterQueue: awssqs.NewQueue(stack, jsii.String("DeadLetters"), nil),
+		LogGroup:        awslogs.NewLogGroup(stack, jsii.String("Logs"), nil),
+	}); err != nil {
+		return 0, err
+	}
+
+	raw, err := json.Marshal(assertions.Template_FromStack(stack, nil).ToJSON())
+	if err != nil {
+		return 0, fmt.Errorf("encoding template: %w", err)
+	}
+	tmpl, err := template.Parse(raw)
+	if err != nil {
+		return 0, err
+	}
+	if definition, err = tmpl.Definition(template.DefaultEnv); err != nil {
+		return 0, err
+	}
+	if err := json.Unmarshal(definition, &asl); err != nil {
+		return 0, fmt.Errorf("decoding definition: %w", err)
+	}
+	steps, err := tmpl.StepFunctions(template.DefaultEnv)
+	if err != nil {
+		return 0, err
+	}
+	for name, fn := range steps {
+		functionARNs[name] = fn.ARN
+	}
+	return m.Run(), nil
+}
+
+func TestEveryStepIsALambdaTaskNamedForTheStep(t *testing.T) {
+	var tasks []string
+	for name, s := range asl.States {
+		if s.Type == "Task" && s.Resource == "arn:aws:states:::lambda:invoke" {
+			tasks = append(tasks, name)
+		}
+	}
+	sort.Strings(tasks)
+	var want []string
+	for _, step := range workflow.Steps {
+		want = append(want, step.Name)
+	}
+	sort.Strings(want)
+	if diff := cmp.Diff(want, tasks); diff != "" {
+		t.Errorf("Lambda Task states (-want +got):\n%s", diff)
+	}
+	if asl.StartAt != workflow.StepCheckExistingSession {
+		t.Errorf("StartAt = %q, want %q", asl.StartAt, workflow.StepCheckExistingSession)
+	}
+}
+
+func TestEachTaskInvokesItsOwnStepsFunction(t *testing.T) {
+	for _, step := range workflow.Steps {
+		t.Run(step.Name, func(t *testing.T) {
+			s := asl.States[step.Name]
+			if got, want := s.Parameters["FunctionName"], functionARNs[step.Name]; got != want {
+				t.Errorf("FunctionName = %v, want %s (the function whose %s is %s)", got, want, template.StepEnvVar, step.Name)
+			}
+			if s.OutputPath == nil || *s.OutputPath != "$.Payload" {
+				t.Errorf("OutputPath = %v, want $.Payload: the next step receives the function's result, not the invocation's", s.OutputPath)
+			}
+		})
+	}
+}
+
+func TestFirstStepReceivesTheExecutionInputAndID(t *testing.T) {
+	// workflow.Start: {"input": <execution input>, "executionId": <$$.Execution.Id>}.
+	want := map[string]any{"input.$": "$", "executionId.$": "$$.Execution.Id"}
+	if diff := cmp.Diff(want, asl.States[workflow.StepCheckExistingSession].Parameters["Payload"]); diff != "" {
+		t.Errorf("CheckExistingSession Payload (-want +got):\n%s", diff)
+	}
+	for _, step := range workflow.Steps[1:] {
+		if got := asl.States[step.Name].Parameters["Payload.$"]; got != "$" {
+			t.Errorf("%s Payload.$ = %v, want $ (the workflow.Placement as the previous step returned it)", step.Name, got)
+		}
+	}
+}
+
+func TestChoiceEndsEarlyOnlyForExistsAndSkipped(t *testing.T) {
+	check := asl.States[workflow.StepCheckExistingSession]
+	choice := asl.States[check.Next]
+	if check.Next != statemachine.StateOutcome || choice.Type != "Choice" {
+		t.Fatalf("CheckExistingSession goes to %q (%s), want the Choice %q", check.Next, choice.Type, statemachine.StateOutcome)
+	}
+	if choice.Default != workflow.StepGatherCandidates {
+		t.Errorf("Choice Default = %q, want %q", choice.Default, workflow.StepGatherCandidates)
+	}
+	// Each rule checks presence first: a rule on a missing $.outcome would
+	// fail the execution with States.Runtime instead of falling through.
+	want := []any{
+		map[string]any{"And": []any{
+			map[string]any{"Variable": "$.outcome", "IsPresent": true},
+			map[string]any{"Variable": "$.outcome", "StringEquals": "exists"},
+		}, "Next": statemachine.StateAlreadyMirrored},
+		map[string]any{"And": []any{
+			map[string]any{"Variable": "$.outcome", "IsPresent": true},
+			map[string]any{"Variable": "$.outcome", "StringEquals": "skipped"},
+		}, "Next": statemachine.StateNothingToMirror},
+	}
+	if diff := cmp.Diff(want, choice.Choices); diff != "" {
+		t.Errorf("Choices (-want +got):\n%s", diff)
+	}
+	for _, name := range []string{statemachine.StateAlreadyMirrored, statemachine.StateNothingToMirror} {
+		if asl.States[name].Type != "Succeed" {
+			t.Errorf("%s is a %s state, want Succeed", name, asl.States[name].Type)
+		}
+	}
+}
+
+func TestStepsRunInWorkflowOrderAndEndInMirrored(t *testing.T) {
+	for i, step := range workflow.Steps[1 : len(workflow.Steps)-1] {
+		next := workflow.Steps[i+2].Name
+		if got := asl.States[step.Name].Next; got != next {
+			t.Errorf("%s.Next = %q, want %q", step.Name, got, next)
+		}
+	}
+	last := asl.States[workflow.StepCreateSession]
+	if last.Next != statemachine.StateMirrored || asl.States[last.Next].Type != "Succeed" {
+		t.Errorf("CreateSession.Next = %q (%s), want the Succeed state %s", last.Next, asl.States[last.Next].Type, statemachine.StateMirrored)
+	}
+}
+
+func TestTransientErrorsAreRetriedWithBackoffAndFullJitter(t *testing.T) {
+	transient := steperr.Transient()
+	lambda := steperr.LambdaServiceErrors()
+	for _, step := range workflow.Steps {
+		t.Run(step.Name, func(t *testing.T) {
+			retry := asl.States[step.Name].Retry
+			var seen []string
+			for _, r := range retry {
+				for _, name := range r.ErrorEquals {
+					if slices.Contains(steperr.Terminal(), name) {
+						t.Errorf("terminal error %s is retried: the same input fails the same way", name)
+					}
+					if !slices.Contains(transient, name) && !slices.Contains(lambda, name) {
+						t.Errorf("retried error %s is neither transient (steperr.Transient) nor a Lambda service error", name)
+					}
+					seen = append(seen, name)
+				}
+				if r.JitterStrategy != "FULL" {
+					t.Errorf("retrier %v has JitterStrategy %q, want FULL", r.ErrorEquals, r.JitterStrategy)
+				}
+				if r.BackoffRate <= 1 || r.IntervalSeconds < 1 || r.MaxAttempts < 2 {
+					t.Errorf("retrier %v backs off too little: %+v", r.ErrorEquals, r)
+				}
+			}
+			for _, name := range append(slices.Clone(transient), lambda...) {
+				if !slices.Contains(seen, name) {
+					t.Errorf("%s is not retried", name)
+				}
+			}
+		})
+	}
+	want := retrier{
+		ErrorEquals: transient, IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 5, MaxDelaySeconds: 30, JitterStrategy: "FULL",
+	}
+	if diff := cmp.Diff(want, asl.States[workflow.StepGatherCandidates].Retry[0]); diff != "" {
+		t.Errorf("transient retrier (-want +got):\n%s", diff)
+	}
+}
+
+func TestEveryFailureReachesTheDeadLetterQueueThenFails(t *testing.T) {
+	for i, step := range workflow.Steps {
+		t.Run(step.Name, func(t *testing.T) {
+			want := []catcher{{
+				ErrorEquals: []string{"States.ALL"},
+				ResultPath:  statemachine.FailureResultPath,
+				Next:        statemachine.FailedState(step.Name),
+			}}
+			if diff := cmp.Diff(want, asl.States[step.Name].Catch); diff != "" {
+				t.Fatalf("Catch (-want +got):\n%s", diff)
+			}
+			failed := asl.States[statemachine.FailedState(step.Name)]
+			if failed.Type != "Pass" || failed.Next != statemachine.StateSendToDeadLetterQueue {
+				t.Errorf("%s is a %s going to %q, want a Pass going to %s",
+					statemachine.FailedState(step.Name), failed.Type, failed.Next, statemachine.StateSendToDeadLetterQueue)
+			}
+
+			// The Pass state builds exactly a workflow.DeadLetter.
+			msg := map[string]any{
+				"step":          step.Name,
+				"instanceId.$":  "$.instanceId",
+				"executionId.$": "$$.Execution.Id",
+				"input.$":       "$$.Execution.Input",
+				"error.$":       "$.failure.Error",
+				"cause.$":       "$.failure.Cause",
+				"startTime.$":   "$$.Execution.StartTime",
+			}
+			if i == 0 {
+				// The first step's input is the raw event: no instanceId to copy.
+				delete(msg, "instanceId.$")
+			}
+			if diff := cmp.Diff(msg, failed.Parameters); diff != "" {
+				t.Errorf("dead-letter message (-want +got):\n%s", diff)
+			}
+			for key := range failed.Parameters {
+				if !slices.Contains(deadLetterFields(), strings.TrimSuffix(key, ".$")) {
+					t.Errorf("dead-letter message key %q is not a field of workflow.DeadLetter", key)
+				}
+			}
+		})
+	}
+
+	send := asl.States[statemachine.StateSendToDeadLetterQueue]
+	if send.Resource != "arn:aws:states:::sqs:sendMessage" {
+		t.Errorf("%s Resource = %q, want the SQS SendMessage integration", statemachine.StateSendToDeadLetterQueue, send.Resource)
+	}
+	queueURL := fmt.Sprint(send.Parameters["QueueUrl"])
+	if send.Parameters["MessageBody.$"] != "$" || !strings.HasPrefix(queueURL, template.QueueURL(template.DefaultEnv, "DeadLetters")) {
+		t.Errorf("%s Parameters = %v, want the whole message ($) as the body, to the DeadLetters queue", statemachine.StateSendToDeadLetterQueue, send.Parameters)
+	}
+	if string(send.ResultPath) != "null" {
+		t.Errorf("%s ResultPath = %s, want null so PlacementFailed still sees the message", statemachine.StateSendToDeadLetterQueue, send.ResultPath)
+	}
+	if len(send.Retry) == 0 {
+		t.Errorf("%s has no Retry: one SQS hiccup would lose the message", statemachine.StateSendToDeadLetterQueue)
+	}
+	wantCatch := []catcher{{ErrorEquals: []string{"States.ALL"}, ResultPath: statemachine.DeadLetterFailureResultPath, Next: statemachine.StatePlacementFailed}}
+	if diff := cmp.Diff(wantCatch, send.Catch); diff != "" {
+		t.Errorf("%s Catch (-want +got):\n%s", statemachine.StateSendToDeadLetterQueue, diff)
+	}
+	if send.Next != statemachine.StatePlacementFailed {
+		t.Errorf("%s.Next = %q, want %s", statemachine.StateSendToDeadLetterQueue, send.Next, statemachine.StatePlacementFailed)
+	}
+
+	fail := asl.States[statemachine.StatePlacementFailed]
+	if fail.Type != "Fail" || fail.ErrorPath != "$.error" || fail.CausePath != "$.cause" {
+		t.Errorf("%s = %+v, want a Fail state with ErrorPath $.error and CausePath $.cause", statemachine.StatePlacementFailed, fail)
+	}
+}
+
+// deadLetterFields are the JSON names of workflow.DeadLetter's fields.
+func deadLetterFields() []string {
+	var names []string
+	typ := reflect.TypeOf(workflow.DeadLetter{})
+	for i := range typ.NumField() {
+		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		names = append(names, name)
+	}
+	return names
+}
+
+func TestEveryErrorNameIsOneWeDefineOrAWSDefines(t *testing.T) {
+	known := append(append(steperr.Transient(), steperr.Terminal()...), steperr.LambdaServiceErrors()...)
+	for name, s := range asl.States {
+		var names []string
+		for _, r := range s.Retry {
+			names = append(names, r.ErrorEquals...)
+		}
+		for _, c := range s.Catch {
+			names = append(names, c.ErrorEquals...)
+		}
+		for _, e := range names {
+			if !slices.Contains(known, e) && !strings.HasPrefix(e, "States.") {
+				t.Errorf("state %s matches error %q, which no step returns and Step Functions does not define", name, e)
+			}
+		}
+	}
+}
+
+func TestDefinitionPassesASLValidator(t *testing.T) {
+	if err := validateASL(t, definition); err != nil {
+		t.Fatalf("asl-validator rejected the synthesized definition: %v", err)
+	}
+}
+
+func TestASLValidatorRejectsABrokenDefinition(t *testing.T) {
+	var broken map[string]any
+	if err := json.Unmarshal(definition, &broken); err != nil {
+		t.Fatal(err)
+	}
+	// A Catch that leads nowhere must not pass, or the test above proves nothing.
+	states := broken["States"].(map[string]any)
+	states[statemachine.FailedState(workflow.StepCreateSession)].(map[string]any)["Next"] = "NoSuchState"
+	b, err := json.Marshal(broken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validateASL(t, b); err == nil {
+		t.Fatal("asl-validator accepted a definition whose Pass state goes to a missing state")
+	}
+}
+
+// validateASL runs the pinned asl-validator on def.
+func validateASL(t *testing.T, def []byte) error {
+	t.Helper()
+	bin, err := filepath.Abs("../_node/node_modules/.bin/asl-validator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("asl-validator is not installed (run make node): %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "definition.asl.json")
+	if err := os.WriteFile(path, def, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "--json-path", path).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%w: %s", err, out)
+	}
+	return nil
+}
+
+func TestNewRefusesAWorkflowWithAMissingStep(t *testing.T) {
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Incomplete"), nil)
+	fns := map[string]awslambda.IFunction{}
+	for _, step := range workflow.Steps[:len(workflow.Steps)-1] {
+		fns[step.Name] = awslambda.Function_FromFunctionArn(stack, jsii.String(step.Name),
+			jsii.String("arn:aws:lambda:us-east-1:123456789012:function:"+step.Dir))
+	}
+	_, err := statemachine.New(stack, "Placement", statemachine.Props{
+		Functions:       fns,
+		DeadLetterQueue: awssqs.NewQueue(stack, jsii.String("DeadLetters"), nil),
+		LogGroup:        awslogs.NewLogGroup(stack, jsii.String("Logs"), nil),
+	})
+	if err == nil || !strings.Contains(err.Error(), "no function for step CreateSession") {
+		t.Errorf("New() error = %v, want one naming the missing CreateSession", err)
+	}
+}
