@@ -9,27 +9,59 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-// EC2 error codes mirrorflow reacts to, as documented in the EC2 API
-// reference's "Error codes" page.
+// EC2 error codes mirrorflow reacts to or the simulator answers with. The
+// common, server and Traffic Mirroring limit codes are those of the EC2 API
+// reference's "Error codes for the Amazon EC2 API" page. The page spells the
+// Traffic Mirroring not-found codes InvalidTrafficMirrorTargetNoFound and
+// the like, but EC2 answers InvalidTrafficMirrorTargetId.NotFound,
+// InvalidTrafficMirrorFilterId.NotFound and
+// InvalidTrafficMirrorSessionId.NotFound (as the Terraform AWS provider and
+// the SDK's own waiters match them), so those are the ones kept here.
 const (
-	RequestLimitExceeded            = "RequestLimitExceeded"
-	Throttling                      = "Throttling"
-	InternalError                   = "InternalError"
-	ServiceUnavailable              = "ServiceUnavailable"
-	Unavailable                     = "Unavailable"
+	RequestLimitExceeded  = "RequestLimitExceeded"
+	Throttling            = "Throttling"
+	InternalError         = "InternalError"
+	InternalFailure       = "InternalFailure"
+	ServerInternal        = "ServerInternal"
+	ServiceUnavailable    = "ServiceUnavailable"
+	Unavailable           = "Unavailable"
+	InvalidAction         = "InvalidAction"
+	MissingAction         = "MissingAction"
+	MalformedQueryString  = "MalformedQueryString"
+	MissingParameter      = "MissingParameter"
+	UnknownParameter      = "UnknownParameter"
+	DryRunOperation       = "DryRunOperation"
+	UnauthorizedOperation = "UnauthorizedOperation"
+
+	InvalidParameterValue       = "InvalidParameterValue"
+	InvalidParameterCombination = "InvalidParameterCombination"
+	InvalidPaginationToken      = "InvalidPaginationToken"
+	IdempotentParameterMismatch = "IdempotentParameterMismatch"
+	FilterLimitExceeded         = "FilterLimitExceeded"
+
 	InvalidInstanceIDNotFound       = "InvalidInstanceID.NotFound"
 	InvalidInstanceIDMalformed      = "InvalidInstanceID.Malformed"
+	InvalidInstanceType             = "InvalidInstanceType"
 	InvalidNetworkInterfaceNotFound = "InvalidNetworkInterfaceID.NotFound"
 	InvalidGroupNotFound            = "InvalidGroup.NotFound"
+	InvalidNetworkACLNotFound       = "InvalidNetworkAclID.NotFound"
+	InvalidSubnetNotFound           = "InvalidSubnetID.NotFound"
+	InvalidPrefixListNotFound       = "InvalidPrefixListID.NotFound"
 	InvalidTrafficMirrorTargetID    = "InvalidTrafficMirrorTargetId.NotFound"
 	InvalidTrafficMirrorFilterID    = "InvalidTrafficMirrorFilterId.NotFound"
-	InvalidParameterValue           = "InvalidParameterValue"
-	InvalidParameterCombination     = "InvalidParameterCombination"
-	IdempotentParameterMismatch     = "IdempotentParameterMismatch"
-	TrafficMirrorSourcesPerTarget   = "TrafficMirrorSourcesPerTargetLimitExceeded"
-	TrafficMirrorSessionsPerSource  = "TrafficMirrorSessionsPerInterfaceLimitExceeded"
-	DryRunOperation                 = "DryRunOperation"
-	UnauthorizedOperation           = "UnauthorizedOperation"
+	InvalidTrafficMirrorSessionID   = "InvalidTrafficMirrorSessionId.NotFound"
+	// InvalidID is EC2's answer to an id whose prefix names no resource type.
+	InvalidID = "InvalidID"
+
+	// TrafficMirrorSourcesPerTarget: an interface target already receives
+	// from its maximum of distinct sources (10, or 100 on the largest sizes).
+	TrafficMirrorSourcesPerTarget = "TrafficMirrorSourcesPerTargetLimitExceeded"
+	// TrafficMirrorSessionsPerSource: a source interface already has its 3 sessions.
+	TrafficMirrorSessionsPerSource = "TrafficMirrorSessionsPerInterfaceLimitExceeded"
+	// TrafficMirrorSessionsPerTarget: a target already has its maximum of sessions.
+	TrafficMirrorSessionsPerTarget = "TrafficMirrorSessionsPerTargetLimitExceeded"
+	// TrafficMirrorSessionLimit: the account's 10,000 sessions are used.
+	TrafficMirrorSessionLimit = "TrafficMirrorSessionLimitExceeded"
 )
 
 // Code is the API error code of err, or "" when err is not an API error.
@@ -57,7 +89,7 @@ func IsThrottling(err error) bool {
 // Unavailable code, or any HTTP 5xx answer.
 func IsServerFault(err error) bool {
 	switch Code(err) {
-	case InternalError, ServiceUnavailable, Unavailable:
+	case InternalError, InternalFailure, ServerInternal, ServiceUnavailable, Unavailable:
 		return true
 	}
 	var re *smithyhttp.ResponseError
@@ -68,12 +100,13 @@ func IsServerFault(err error) bool {
 	return errors.As(err, &ae) && ae.ErrorFault() == smithy.FaultServer
 }
 
-// IsNotFound reports whether err says an instance, interface, group, target
-// or filter does not exist.
+// IsNotFound reports whether err says an instance, interface, group, ACL,
+// subnet, prefix list, target, filter or session does not exist.
 func IsNotFound(err error) bool {
 	switch Code(err) {
 	case InvalidInstanceIDNotFound, InvalidNetworkInterfaceNotFound, InvalidGroupNotFound,
-		InvalidTrafficMirrorTargetID, InvalidTrafficMirrorFilterID:
+		InvalidNetworkACLNotFound, InvalidSubnetNotFound, InvalidPrefixListNotFound,
+		InvalidTrafficMirrorTargetID, InvalidTrafficMirrorFilterID, InvalidTrafficMirrorSessionID:
 		return true
 	}
 	return false
@@ -91,3 +124,15 @@ func IsDryRunOK(err error) bool { return Code(err) == DryRunOperation }
 
 // IsIdempotentMismatch reports whether a ClientToken was reused with other parameters.
 func IsIdempotentMismatch(err error) bool { return Code(err) == IdempotentParameterMismatch }
+
+// IsQuotaExceeded reports whether EC2 refused a new traffic mirror session
+// for one of its fixed, non-adjustable quotas: retrying cannot help, another
+// target might.
+func IsQuotaExceeded(err error) bool {
+	switch Code(err) {
+	case TrafficMirrorSourcesPerTarget, TrafficMirrorSessionsPerSource,
+		TrafficMirrorSessionsPerTarget, TrafficMirrorSessionLimit:
+		return true
+	}
+	return false
+}

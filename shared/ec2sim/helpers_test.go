@@ -1,0 +1,156 @@
+package ec2sim_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/mirrorflow/mirrorflow/shared/ec2sim"
+	"github.com/mirrorflow/mirrorflow/shared/snapshot"
+)
+
+// load reads one of the repository's test snapshots.
+func load(t *testing.T, name string) *snapshot.Snapshot {
+	t.Helper()
+	snap, err := snapshot.Load(filepath.Join("..", "..", "testdata", "snapshots", name))
+	if err != nil {
+		t.Fatalf("loading %s: %v", name, err)
+	}
+	return snap
+}
+
+// retries is the SDK's standard retryer with n attempts, its backoff
+// replaced by delay so that tests do not sleep for seconds, and its client
+// side retry quota off so a test can retry as often as it needs.
+func retries(n int, delay func(attempt int)) aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = n
+		o.RateLimiter = ratelimit.None
+		o.Backoff = retry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
+			if delay != nil {
+				delay(attempt)
+			}
+			return time.Millisecond, nil
+		})
+	})
+}
+
+// start serves sim on loopback and returns a real EC2 client pointed at it,
+// with dummy static credentials, so nothing looks for real ones.
+func start(t *testing.T, sim *ec2sim.Sim, optFns ...func(*ec2.Options)) *ec2.Client {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	endpoint, err := sim.Start(ctx)
+	if err != nil {
+		t.Fatalf("starting the simulator: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := sim.Close(); err != nil {
+			t.Errorf("closing the simulator: %v", err)
+		}
+	})
+	cfg := aws.Config{
+		Region: "us-east-1",
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKIDSIMULATOR", SecretAccessKey: "secret", Source: "test"}, nil
+		}),
+		Retryer:    func() aws.Retryer { return retries(1, nil) },
+		HTTPClient: &http.Client{Transport: ownBody{http.DefaultTransport.(*http.Transport).Clone()}},
+	}
+	opts := append([]func(*ec2.Options){func(o *ec2.Options) { o.BaseEndpoint = &endpoint }}, optFns...)
+	return ec2.NewFromConfig(cfg, opts...)
+}
+
+// ownBody gives the transport its own copy of each request body. The SDK
+// closes the body it built as soon as the response headers arrive, and when
+// that races with net/http's writeLoop finishing the request, the transport
+// closes the connection under the response body being read: "deserialization
+// failed ... use of closed network connection" on about 1 call in 100 with
+// a large response (aws/aws-sdk-go-v2 issues 1825 and 2737). The SDK's
+// standard retryer retries that error; tests that count attempts cannot.
+type ownBody struct{ rt http.RoundTripper }
+
+func (o ownBody) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.Body != http.NoBody {
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, fmt.Errorf("copying the request body: %w", err)
+		}
+		req = req.Clone(req.Context())
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	resp, err := o.rt.RoundTrip(req)
+	if err != nil {
+		return nil, fmt.Errorf("sending to the simulator: %w", err)
+	}
+	return resp, nil
+}
+
+func withRetryer(r aws.Retryer) func(*ec2.Options) {
+	return func(o *ec2.Options) { o.Retryer = r }
+}
+
+// ignoreUnexported ignores the SDK's unexported noSmithyDocumentSerde field
+// in every struct type reachable from the given values.
+func ignoreUnexported(values ...any) cmp.Option {
+	seen := map[reflect.Type]bool{}
+	var structs []any
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || seen[t] {
+			return
+		}
+		seen[t] = true
+		structs = append(structs, reflect.New(t).Elem().Interface())
+		for i := 0; i < t.NumField(); i++ {
+			if t.Field(i).IsExported() {
+				walk(t.Field(i).Type)
+			}
+		}
+	}
+	for _, v := range values {
+		walk(reflect.TypeOf(v))
+	}
+	return cmpopts.IgnoreUnexported(structs...)
+}
+
+// code is the EC2 error code of err, failing the test when there is none.
+func code(t *testing.T, err error) string {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("want an EC2 API error, got %v", err)
+	}
+	return ae.ErrorCode()
+}
+
+// status is the HTTP status of the answer that made err.
+func status(t *testing.T, err error) int {
+	t.Helper()
+	var re *smithyhttp.ResponseError
+	if !errors.As(err, &re) {
+		t.Fatalf("want an HTTP response error, got %v", err)
+	}
+	return re.HTTPStatusCode()
+}
