@@ -52,6 +52,7 @@ type command struct {
 
 // commands lists the subcommands in the order help shows them.
 var commands = []command{
+	planCommand,
 	runCommand,
 	traceCommand,
 	failuresCommand,
@@ -178,7 +179,8 @@ func lookup(name string) (command, bool) {
 }
 
 func (a *app) usage(w io.Writer) {
-	fmt.Fprintln(w, "mirrorctl operates a deployed mirrorflow placement state machine.")
+	fmt.Fprintln(w, "mirrorctl operates a deployed mirrorflow placement state machine, and plans")
+	fmt.Fprintln(w, "placements without one (plan: against a snapshot, or read-only against the account).")
 	fmt.Fprintln(w, "\nUsage: mirrorctl <command> [flags]")
 	fmt.Fprintln(w, "\nCommands:")
 	for _, c := range commands {

@@ -191,7 +191,7 @@ func TestNewFromEnv(t *testing.T) {
 	if !ok {
 		t.Fatalf("EC2 is %T, want *ec2.Client", h.EC2)
 	}
-	if got := client.Options().Retryer.MaxAttempts(); got != ec2MaxAttempts {
-		t.Errorf("retryer max attempts = %d, want %d", got, ec2MaxAttempts)
+	if got := client.Options().Retryer.MaxAttempts(); got != EC2MaxAttempts {
+		t.Errorf("retryer max attempts = %d, want %d", got, EC2MaxAttempts)
 	}
 }

@@ -29,7 +29,8 @@ import (
 // fails surfaces as EC2Throttled or EC2Unavailable and the state machine's
 // own Retry takes over, so the budget here stays well inside a Lambda timeout.
 const (
-	ec2MaxAttempts = 5
+	// EC2MaxAttempts is how many times the SDK tries one EC2 call.
+	EC2MaxAttempts = 5
 	ec2MaxBackoff  = 5 * time.Second
 )
 
@@ -65,7 +66,7 @@ func NewFromEnv(ctx context.Context) *Handlers {
 	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryer(func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = ec2MaxAttempts
+			o.MaxAttempts = EC2MaxAttempts
 			o.MaxBackoff = ec2MaxBackoff
 		})
 	}))

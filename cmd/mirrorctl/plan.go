@@ -1,0 +1,550 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/mirrorflow/mirrorflow/shared/config"
+	"github.com/mirrorflow/mirrorflow/shared/ec2api"
+	"github.com/mirrorflow/mirrorflow/shared/ec2sim"
+	"github.com/mirrorflow/mirrorflow/shared/operate"
+	"github.com/mirrorflow/mirrorflow/shared/placement"
+	"github.com/mirrorflow/mirrorflow/shared/snapshot"
+	"github.com/mirrorflow/mirrorflow/shared/steperr"
+	"github.com/mirrorflow/mirrorflow/shared/steps"
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
+)
+
+var planCommand = command{
+	name:     "plan",
+	synopsis: "plan (--snapshot FILE | --live) [--instance ID]... [configuration flags]",
+	help: `Says where each instance would be mirrored and why each other sensor was
+not chosen. It runs the workflow's own step code in-process, in the
+workflow's order, without the state machine or Lambda.
+
+--snapshot FILE (JSON or YAML; see shared/snapshot-format.md) seeds the EC2
+simulator from FILE, serves it on loopback and points a real EC2 client at
+it. The configuration is the snapshot's Config. Placements run one after
+another and create their sessions in the simulator (never in AWS), so a
+later instance sees the sessions of earlier ones, as it would in the account.
+--region (default us-east-1) is only the Region the client signs for.
+
+--live reads the real account (default credential chain, --region,
+--profile) and changes nothing: CreateTrafficMirrorSession is sent with
+DryRun, so the outcome created means EC2 would create the session. No
+placement sees another's session. The configuration comes from --config
+FILE (the Config JSON object the stack was deployed with) and the flags
+below; --filter-id is required when --config does not give FilterId.
+
+Flags override the configuration field by field; --config replaces the
+snapshot's Config. Each --instance is planned in the order given; without
+one, every running instance is, in id order. Sessions are tagged
+mirrorflow:execution=plan-<unix time>.
+
+Outcomes: created, exists, skipped, failed. The table shows the per-step
+kept and rejected sensors of failed and skipped placements; the JSON (an
+array, one object per instance) shows them for all.
+
+Exit codes: 0 when the plan ran, whatever its outcomes (failed placements
+included); 2 for a bad flag, or a snapshot or --config file that cannot be
+read or is malformed; 3 when AWS refused or could not be reached (--live).`,
+	run: runPlan,
+}
+
+// planFlags are plan's own flags; set records which were given, because a
+// flag overrides the configuration only when given (--local-zone-only=false
+// must be able to turn off a snapshot's LocalZoneOnly).
+type planFlags struct {
+	snapshot, configFile string
+	live                 bool
+	instances            listFlag
+	filterID, sensorTag  string
+	targetIDs            listFlag
+	localZoneOnly        bool
+	sessionNumber        int
+	set                  map[string]bool
+}
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
+// PlanResult is one source interface's plan: the JSON contract of
+// mirrorctl plan --output json. Every key is always present, so a script can
+// read any of them without checking.
+type PlanResult struct {
+	InstanceID         string           `json:"instanceId"`
+	NetworkInterfaceID string           `json:"networkInterfaceId"`
+	Outcome            workflow.Outcome `json:"outcome"`
+	// TargetID is the chosen or existing sensor; for a placement that failed
+	// at CreateSession, the sensor it had chosen.
+	TargetID string     `json:"targetId"`
+	Reason   string     `json:"reason"`
+	Steps    []PlanStep `json:"steps"`
+
+	// summary is the table's REASON, shorter than Reason where the other
+	// columns or the step lines below already say the rest: the session for
+	// created and exists, and for a placement no sensor could take, which
+	// step rejected the last candidates.
+	summary string
+}
+
+// PlanStep is one step's decision: the candidate sensors it kept and those
+// it rejected, with the reasons.
+type PlanStep struct {
+	Step     string                `json:"step"`
+	Kept     []string              `json:"kept"`
+	Rejected []placement.Rejection `json:"rejected"`
+	Note     string                `json:"note"`
+}
+
+// simSeed fixes the simulator's generated session ids and VNIs, so the same
+// snapshot plans the same way every time.
+const simSeed = 1
+
+// snapshotRegion is the Region the client signs for against the simulator,
+// which answers for whatever Region it is asked.
+const snapshotRegion = "us-east-1"
+
+func runPlan(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []string) (err error) {
+	f := planFlags{set: map[string]bool{}}
+	fs.StringVar(&f.snapshot, "snapshot", "", "plan against the EC2 simulator seeded from this snapshot file (JSON or YAML)")
+	fs.BoolVar(&f.live, "live", false, "plan read-only against the real account; the create is sent with DryRun")
+	fs.Var(&f.instances, "instance", "instance `ID` to plan (repeatable; default: every running instance)")
+	fs.StringVar(&f.configFile, "config", "", "configuration `FILE`: the Config JSON object (replaces the snapshot's Config)")
+	fs.StringVar(&f.filterID, "filter-id", "", "traffic mirror filter `ID` new sessions use (Config.FilterId)")
+	fs.Var(&f.targetIDs, "target-id", "candidate traffic mirror target `ID` (repeatable; Config.TargetIds)")
+	fs.StringVar(&f.sensorTag, "sensor-tag", "", "`KEY=VALUE` tag marking candidate targets when no target ids are set (Config.SensorTag)")
+	fs.BoolVar(&f.localZoneOnly, "local-zone-only", false, "never choose a sensor in another Availability Zone (Config.LocalZoneOnly)")
+	fs.IntVar(&f.sessionNumber, "session-number", 0, "session `number` of new sessions, 1-32766 (Config.SessionNumber)")
+	rest, err := parse(fs, g, args)
+	if err != nil {
+		return err
+	}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	if err := f.check(rest); err != nil {
+		return err
+	}
+
+	if f.live {
+		cfg, err := f.configuration(nil)
+		if err != nil {
+			return err
+		}
+		api, err := a.liveEC2(ctx, g)
+		if err != nil {
+			return err
+		}
+		return a.plan(ctx, g, f, api, cfg)
+	}
+
+	snap, err := snapshot.Load(f.snapshot)
+	if err != nil {
+		return &inputError{fmt.Errorf("loading the snapshot: %w", err)}
+	}
+	cfg, err := f.configuration(snap.Config)
+	if err != nil {
+		return err
+	}
+	sim := ec2sim.New(snap, ec2sim.Options{Seed: simSeed})
+	endpoint, err := sim.Start(ctx)
+	if err != nil {
+		return fmt.Errorf("starting the EC2 simulator: %w", err)
+	}
+	defer func() {
+		if cerr := sim.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	return a.plan(ctx, g, f, simulatorEC2(endpoint, g.region), cfg)
+}
+
+// check rejects flag combinations plan cannot honour, before any file is
+// read or AWS is called.
+func (f *planFlags) check(rest []string) error {
+	switch {
+	case len(rest) > 0:
+		return usagef("unexpected argument %q", rest[0])
+	case f.live == (f.snapshot != ""):
+		return usagef("give --snapshot FILE or --live, exactly one")
+	case !f.live && f.set["profile"]:
+		return usagef("--profile applies to --live only; --snapshot never calls AWS")
+	}
+	for _, name := range []string{"stack", "state-machine", "queue-url"} {
+		if f.set[name] {
+			return usagef("--%s does not apply to plan, which needs no deployment", name)
+		}
+	}
+	for _, id := range f.instances {
+		if !operate.ValidInstanceID(id) {
+			return usagef("--instance %q is not an EC2 instance id (i- followed by 8 or 17 hex digits)", id)
+		}
+	}
+	return nil
+}
+
+// configuration is base (the snapshot's Config, or nothing in --live),
+// replaced by --config and then overridden by each flag given, with
+// defaults applied and validated. Every mistake is a usage error naming the
+// flag that sets the field.
+func (f *planFlags) configuration(base *config.Config) (config.Config, error) {
+	var cfg config.Config
+	if base != nil {
+		cfg = *base
+	}
+	if f.configFile != "" {
+		fromFile, err := readConfigFile(f.configFile)
+		if err != nil {
+			return config.Config{}, err
+		}
+		cfg = fromFile
+	}
+	if f.set["filter-id"] {
+		cfg.FilterID = f.filterID
+	}
+	if f.set["target-id"] {
+		cfg.TargetIDs = slices.Clone(f.targetIDs)
+	}
+	if f.set["sensor-tag"] {
+		key, value, ok := strings.Cut(f.sensorTag, "=")
+		if !ok || key == "" {
+			return config.Config{}, usagef("--sensor-tag %q: want KEY=VALUE, e.g. mirrorflow:sensor=true", f.sensorTag)
+		}
+		cfg.SensorTag = config.Tag{Key: key, Value: value}
+	}
+	if f.set["local-zone-only"] {
+		cfg.LocalZoneOnly = f.localZoneOnly
+	}
+	if f.set["session-number"] {
+		// Validate checks the range; this only keeps the conversion exact.
+		if f.sessionNumber < math.MinInt32 || f.sessionNumber > math.MaxInt32 {
+			return config.Config{}, usagef("--session-number %d is out of range 1-32766", f.sessionNumber)
+		}
+		cfg.SessionNumber = int32(f.sessionNumber)
+	}
+	cfg = cfg.WithDefaults()
+	if cfg.FilterID == "" {
+		where := "--live reads no configuration from the account"
+		if !f.live {
+			where = "the snapshot has no Config"
+		}
+		if f.configFile != "" {
+			where = f.configFile + " has no FilterId"
+		}
+		return config.Config{}, usagef("%s: pass --filter-id tmf-... (the traffic mirror filter new sessions would use) "+
+			"or --config FILE with the Config JSON object; --target-id or --sensor-tag (default %s=%s) choose the candidate sensors",
+			where, config.DefaultSensorTag.Key, config.DefaultSensorTag.Value)
+	}
+	if err := cfg.Validate(); err != nil {
+		return config.Config{}, usagef("checking the configuration: %s%s",
+			strings.TrimPrefix(err.Error(), config.ErrInvalid.Error()+": "), flagFor(err.Error()))
+	}
+	return cfg, nil
+}
+
+// flagFor names the flag that sets the field a config.Validate message is
+// about, so the fix is in the message.
+func flagFor(msg string) string {
+	msg = strings.TrimPrefix(msg, config.ErrInvalid.Error()+": ")
+	for _, kf := range [][2]string{
+		{"FilterId", "--filter-id"}, {"TargetIds", "--target-id"}, {"SessionNumber", "--session-number"},
+		{"either TargetIds or SensorTag", "--target-id or --sensor-tag"},
+	} {
+		if strings.HasPrefix(msg, kf[0]) {
+			return " (set with " + kf[1] + ")"
+		}
+	}
+	return ""
+}
+
+// readConfigFile decodes a Config JSON object strictly: a misspelt key in a
+// file meant to match the deployment should not be silently ignored.
+// Validation waits until the flags are applied, since they may supply what
+// the file lacks.
+func readConfigFile(path string) (config.Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return config.Config{}, &inputError{fmt.Errorf("reading --config: %w", err)}
+	}
+	var cfg config.Config
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return config.Config{}, &inputError{fmt.Errorf("decoding --config %s: %w", path, err)}
+	}
+	return cfg, nil
+}
+
+// inputError is a file named on the command line that cannot be used. It is
+// a usage error (exit 2: running again unchanged cannot help) that keeps its
+// cause, so errors.Is(err, snapshot.ErrInvalid) still holds.
+type inputError struct{ err error }
+
+func (e *inputError) Error() string { return e.err.Error() }
+
+func (e *inputError) Unwrap() []error { return []error{&usageError{msg: e.err.Error()}, e.err} }
+
+// simulatorEC2 is a real EC2 client for the simulator at endpoint, so the
+// plan exercises the SDK's serializers and XML deserializers as a Lambda
+// would. The credentials only let the SDK sign; the simulator checks none.
+// A connection per request sidesteps the SDK reading an answer from a
+// closed keep-alive connection (see testHTTPClient in main_test.go).
+func simulatorEC2(endpoint, region string) *ec2.Client {
+	if region == "" {
+		region = snapshotRegion
+	}
+	return ec2.NewFromConfig(aws.Config{
+		Region:     region,
+		HTTPClient: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKIDMIRRORCTLPLAN", SecretAccessKey: "mirrorctl-plan-simulator", Source: "mirrorctl plan --snapshot"}, nil
+		}),
+	}, func(o *ec2.Options) { o.BaseEndpoint = aws.String(endpoint) })
+}
+
+// liveEC2 is the EC2 client of --live: the SDK's default configuration for
+// --region and --profile (which honours AWS_ENDPOINT_URL_EC2), with the
+// credentials checked first so their absence is said plainly.
+func (a *app) liveEC2(ctx context.Context, g *globals) (*ec2.Client, error) {
+	cfg, err := a.loadConfig(ctx, g.region, g.profile)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Region == "" {
+		return nil, usagef("no AWS Region: pass --region or set AWS_REGION (or region in the profile)")
+	}
+	if cfg.Credentials == nil {
+		return nil, operate.ErrNoCredentials
+	}
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		return nil, fmt.Errorf("retrieving credentials: %w: %w", operate.ErrNoCredentials, err)
+	}
+	return ec2.NewFromConfig(cfg, func(o *ec2.Options) {
+		if u, ok := a.endpoints[ec2.ServiceID]; ok {
+			o.BaseEndpoint = aws.String(u)
+		}
+	}), nil
+}
+
+// plan places each instance in turn with the workflow's steps and renders
+// the results. A placement that fails is a result, not an error; only a
+// cancelled context or failing to list the instances stops the plan.
+func (a *app) plan(ctx context.Context, g *globals, f planFlags, api ec2api.API, cfg config.Config) error {
+	ids := unique(f.instances)
+	if len(ids) == 0 {
+		var err error
+		if ids, err = runningInstances(ctx, api); err != nil {
+			return err
+		}
+	}
+	h := steps.New(api, cfg)
+	h.DryRun = f.live
+	executionID := fmt.Sprintf("plan-%d", a.now().Unix())
+	results := make([]PlanResult, 0, len(ids))
+	for _, id := range ids {
+		start := workflow.Start{Input: json.RawMessage(operate.ManualInput(id)), ExecutionID: executionID}
+		p, err := steps.Run(ctx, h, start)
+		if ctx.Err() != nil {
+			return fmt.Errorf("planning %s: %w", id, ctx.Err())
+		}
+		results = append(results, planResult(id, p, err))
+	}
+	return a.render(g, results, func(w io.Writer) error { return renderPlanTable(w, results) })
+}
+
+// unique drops repeated ids, keeping the first of each, so an instance
+// named twice is planned once, in the place it was first named.
+func unique(ids []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// runningInstances lists the ids of every running instance, sorted so that
+// the same account plans in the same order.
+func runningInstances(ctx context.Context, api ec2api.API) ([]string, error) {
+	instances, err := ec2api.InstancesAsList(ctx, api, &ec2.DescribeInstancesInput{
+		Filters: []ec2types.Filter{ec2api.Filter("instance-state-name", "running")},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing the running instances: %w", operate.Explain(err))
+	}
+	ids := make([]string, 0, len(instances))
+	for _, i := range instances {
+		ids = append(ids, aws.ToString(i.InstanceId))
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids), nil
+}
+
+// planResult turns what steps.Run returned into the plan's contract.
+func planResult(instanceID string, p workflow.Placement, err error) PlanResult {
+	r := PlanResult{
+		InstanceID: instanceID, Outcome: p.Outcome, TargetID: p.TargetID, Reason: p.Reason,
+		Steps: make([]PlanStep, 0, len(p.Steps)),
+	}
+	if p.Source != nil {
+		r.NetworkInterfaceID = p.Source.NetworkInterfaceID
+	}
+	for _, s := range p.Steps {
+		ps := PlanStep{Step: s.Step, Kept: s.Kept, Rejected: s.Rejected, Note: s.Note}
+		if ps.Kept == nil {
+			ps.Kept = []string{}
+		}
+		if ps.Rejected == nil {
+			ps.Rejected = []placement.Rejection{}
+		}
+		r.Steps = append(r.Steps, ps)
+	}
+	var none *steperr.NoReachableSensor
+	switch {
+	case err != nil:
+		r.Outcome, r.Reason, r.summary = workflow.OutcomeFailed, err.Error(), err.Error()
+		if errors.As(err, &none) && len(none.Rejected) > 0 {
+			r.summary = fmt.Sprintf("%s rejected the last %d candidate(s)", none.Step, len(none.Rejected))
+		}
+	case r.Outcome == workflow.OutcomeCreated && p.SessionID == "":
+		r.summary = "DryRun: EC2 would create it"
+	case r.Outcome == workflow.OutcomeCreated:
+		r.summary = "new session " + p.SessionID
+	case r.Outcome == workflow.OutcomeExists:
+		r.summary = "already mirrored by session " + p.SessionID
+	default:
+		r.summary = r.Reason
+	}
+	return r
+}
+
+// planTableWidth is the terminal width the table is laid out for.
+const planTableWidth = 120
+
+// renderPlanTable writes one line per instance, its reason wrapped under
+// REASON, and for a failed or skipped placement each step's note, kept and
+// rejected sensors, wrapped under the step name. The columns are laid out
+// by hand rather than by tabwriter, since wrapping needs to know where
+// REASON starts.
+func renderPlanTable(w io.Writer, results []PlanResult) error {
+	if len(results) == 0 {
+		_, err := fmt.Fprintln(w, "No running instances to plan.")
+		return err
+	}
+	rows := [][]string{{"INSTANCE", "INTERFACE", "OUTCOME", "SENSOR"}}
+	for _, r := range results {
+		rows = append(rows, []string{r.InstanceID, dash(r.NetworkInterfaceID), string(r.Outcome), dash(r.TargetID)})
+	}
+	widths := make([]int, len(rows[0]))
+	for _, row := range rows {
+		for i, cell := range row {
+			widths[i] = max(widths[i], len(cell))
+		}
+	}
+	const gap = 2
+	indent := 0
+	for _, wd := range widths {
+		indent += wd + gap
+	}
+	reasonWidth := max(planTableWidth-indent, 30)
+
+	var b strings.Builder
+	line := func(cells []string, text string) {
+		for i, cell := range cells {
+			b.WriteString(cell + strings.Repeat(" ", widths[i]-len(cell)+gap))
+		}
+		wrapped := wrap(text, reasonWidth)
+		b.WriteString(wrapped[0] + "\n")
+		for _, l := range wrapped[1:] {
+			b.WriteString(strings.Repeat(" ", indent) + l + "\n")
+		}
+	}
+	line(rows[0], "REASON")
+	for i, r := range results {
+		line(rows[i+1], r.summary)
+		if r.Outcome == workflow.OutcomeFailed || r.Outcome == workflow.OutcomeSkipped {
+			writeStepLines(&b, r.Steps, r.summary)
+		}
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("writing the plan: %w", err)
+	}
+	return nil
+}
+
+// writeStepLines writes a placement's steps: the step name, then its note,
+// what it kept and each rejection, each wrapped under the first. A note that
+// repeats the summary line above (a skipped placement's reason) and a step
+// left with nothing to say are left out.
+func writeStepLines(b *strings.Builder, planSteps []PlanStep, summary string) {
+	const stepIndent, nameWidth = 4, 26
+	textWidth := planTableWidth - stepIndent - nameWidth
+	for _, s := range planSteps {
+		var texts []string
+		if s.Note != "" && s.Note != summary {
+			texts = append(texts, s.Note)
+		}
+		if len(s.Kept) > 0 {
+			texts = append(texts, "kept "+strings.Join(s.Kept, ", "))
+		}
+		for _, rej := range s.Rejected {
+			texts = append(texts, "rejected "+rej.TargetID+": "+rej.Reason)
+		}
+		name := s.Step
+		for _, text := range texts {
+			for _, l := range wrap(text, textWidth) {
+				b.WriteString(strings.Repeat(" ", stepIndent) + name + strings.Repeat(" ", max(nameWidth-len(name), 1)) + l + "\n")
+				name = ""
+			}
+		}
+	}
+}
+
+// wrap breaks text at spaces into lines of at most width characters; a
+// word longer than width gets a line of its own rather than being cut,
+// since ids must stay copyable.
+func wrap(text string, width int) []string {
+	var lines []string
+	cur := ""
+	for _, word := range strings.Fields(text) {
+		switch {
+		case cur == "":
+			cur = word
+		case len(cur)+1+len(word) <= width:
+			cur += " " + word
+		default:
+			lines = append(lines, cur)
+			cur = word
+		}
+	}
+	return append(lines, cur)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
