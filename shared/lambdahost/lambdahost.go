@@ -514,12 +514,14 @@ func decodeError(r *http.Request) Result {
 	return Result{Payload: out, ErrorType: doc.ErrorType, ErrorMessage: doc.ErrorMessage}
 }
 
+// close stops the processes first and only then their Runtime API
+// servers, so no process polls a server that is gone.
 func (fn *function) close() {
 	fn.cancel()
+	fn.wg.Wait()
 	for _, env := range fn.envs {
 		_ = env.server.Close()
 	}
-	fn.wg.Wait()
 }
 
 func newRequestID() string {
