@@ -38,10 +38,36 @@ $(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package.json $(NODE_DIR
 .PHONY: node
 node: $(NODE_DIR)/node_modules/.package-lock.json ## Install the pinned npm tools (CDK CLI, asl-validator, aws-local-stepfunctions)
 
+# The offline tests run the template and host bootstraps built here instead of building their own.
+OFFLINE_ENV := MIRRORFLOW_TEMPLATE=$(CURDIR)/cdk.out/Mirrorflow.template.json MIRRORFLOW_BOOTSTRAPS=$(CURDIR)/$(LOCAL_DIR)
+
 .PHONY: test
-test: node build ## Run go vet and every test
+test: node synth build-local ## Run go vet and every test, the offline end-to-end tests included
 	$(GO) vet ./...
-	$(GO) test ./...
+	$(OFFLINE_ENV) $(GO) test ./...
+
+.PHONY: demo
+demo: synth build-local ## Run the real workflow offline on the example accounts and show what it did
+	$(GO) run ./cmd/mirrorlocal --snapshot testdata/snapshots/three-zones.json
+	@echo
+	@echo "The same workflow on an account whose only sensor's security group does not admit VXLAN:"
+	@echo
+	$(GO) run ./cmd/mirrorlocal --snapshot testdata/snapshots/sg-blocked.json
+
+GOLANGCI_LINT := $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+
+.PHONY: lint
+lint: ## Run go vet and golangci-lint (errorlint, gosec, revive, staticcheck)
+	$(GO) vet ./...
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: bench
+bench: ## Run the benchmarks (numbers go to BENCHMARKS.md)
+	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
+
+.PHONY: clean
+clean: ## Remove what the build, synth and tests wrote
+	rm -rf bin cdk.out
 
 .PHONY: synth
 synth: node build ## Synthesize the Mirrorflow stack into cdk.out (configuration: cdk.json context "mirrorflow")

@@ -47,12 +47,13 @@ type Options struct {
 
 // Run is a running offline deployment: simulator, functions and engine.
 type Run struct {
-	Sim     *ec2sim.Sim
-	Host    *lambdahost.Host
-	engine  *sfnlocal.Engine
-	workDir string
-	sqsFile string
-	cancel  context.CancelFunc
+	Sim         *ec2sim.Sim
+	ec2Endpoint string
+	Host        *lambdahost.Host
+	engine      *sfnlocal.Engine
+	workDir     string
+	sqsFile     string
+	cancel      context.CancelFunc
 }
 
 // Credentials the steps use against the simulator, so the SDK never looks for real ones.
@@ -98,6 +99,7 @@ func Start(ctx context.Context, opts Options) (_ *Run, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting the EC2 simulator: %w", err)
 	}
+	r.ec2Endpoint = endpoint
 
 	fns, err := functions(tmpl, env, opts, endpoint)
 	if err != nil {
@@ -159,6 +161,9 @@ func functions(tmpl *template.Template, env template.Env, opts Options, endpoint
 	}
 	return out, nil
 }
+
+// EC2Endpoint is the simulator's URL, for clients that look at the account.
+func (r *Run) EC2Endpoint() string { return r.ec2Endpoint }
 
 // Execute runs one execution of the state machine with input, named name.
 func (r *Run) Execute(ctx context.Context, name string, input any) (sfnlocal.Execution, error) {

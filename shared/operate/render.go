@@ -128,6 +128,10 @@ func RenderTraceTable(w io.Writer, t Trace) error {
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("writing the trace: %w", err)
 	}
+	// An offline execution has no console to link to.
+	if t.ConsoleURL == "" {
+		return nil
+	}
 	if _, err := fmt.Fprintf(w, "\nConsole  %s\n", t.ConsoleURL); err != nil {
 		return fmt.Errorf("writing the trace: %w", err)
 	}

@@ -1,0 +1,236 @@
+// Command mirrorlocal runs the real mirrorflow workflow with no AWS: the
+// state machine definition cdk synth produced, executed by
+// aws-local-stepfunctions, its Task states served by the step bootstraps
+// built for this machine, and EC2 played by the simulator seeded from an
+// account snapshot. It places every running instance (or those named) and
+// prints what happened, with the step-by-step trace of one placement.
+//
+// `make demo` runs it on the example accounts in testdata/snapshots.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/mirrorflow/mirrorflow/shared/ec2api"
+	"github.com/mirrorflow/mirrorflow/shared/ec2sim"
+	"github.com/mirrorflow/mirrorflow/shared/offline"
+	"github.com/mirrorflow/mirrorflow/shared/operate"
+	"github.com/mirrorflow/mirrorflow/shared/snapshot"
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
+)
+
+// instanceFlag collects repeated --instance flags.
+type instanceFlag []string
+
+func (f *instanceFlag) String() string { return strings.Join(*f, ",") }
+
+func (f *instanceFlag) Set(v string) error {
+	*f = append(*f, v)
+	return nil
+}
+
+type options struct {
+	snapshot, template, bootstraps, nodeDir, output, logs string
+	instances                                             instanceFlag
+	throttle                                              bool
+	faultRate                                             float64
+	retryInterval                                         int
+}
+
+func main() {
+	var o options
+	fs := flag.NewFlagSet("mirrorlocal", flag.ContinueOnError)
+	fs.StringVar(&o.snapshot, "snapshot", "testdata/snapshots/three-zones.json", "account snapshot to seed the EC2 simulator with")
+	fs.StringVar(&o.template, "template", "cdk.out/Mirrorflow.template.json", "synthesized stack template (make synth)")
+	fs.StringVar(&o.bootstraps, "bootstraps", "bin/local", "folder of <step>/bootstrap built for this machine (make build-local)")
+	fs.StringVar(&o.nodeDir, "node-dir", "_node", "folder of the pinned npm tools (make node)")
+	fs.Var(&o.instances, "instance", "instance id to place (repeatable; default: every running instance)")
+	fs.BoolVar(&o.throttle, "throttle", false, "throttle EC2 with AWS's token buckets")
+	fs.Float64Var(&o.faultRate, "fault-rate", 0, "share of EC2 calls answered with InternalError or Unavailable, 0 to 1")
+	fs.IntVar(&o.retryInterval, "retry-interval-ms", 100, "replaces every Retry interval of the definition, in milliseconds; -1 keeps AWS's")
+	fs.StringVar(&o.output, "output", "table", "table or json")
+	fs.StringVar(&o.logs, "logs", "", "file to write the functions' and the engine's logs to")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		os.Exit(2)
+	}
+	if o.output != "table" && o.output != "json" {
+		fmt.Fprintln(os.Stderr, "mirrorlocal: --output must be table or json")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "mirrorlocal:", err)
+		if errors.Is(err, snapshot.ErrInvalid) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options, stdout io.Writer) error {
+	snap, err := snapshot.Load(o.snapshot)
+	if err != nil {
+		return err
+	}
+	if snap.Config == nil {
+		return fmt.Errorf("%s has no Config: the offline run deploys with the snapshot's configuration", o.snapshot)
+	}
+	var logs io.Writer = io.Discard
+	if o.logs != "" {
+		f, err := os.Create(o.logs)
+		if err != nil {
+			return fmt.Errorf("opening the log file: %w", err)
+		}
+		defer f.Close()
+		logs = f
+	}
+	simOpts := ec2sim.Options{FaultRate: o.faultRate, Seed: 1}
+	if o.throttle {
+		simOpts.Throttling = ec2sim.AWSThrottling()
+	}
+	opts := offline.Options{
+		Template: o.template, Snapshot: snap, Simulator: simOpts, Bootstraps: o.bootstraps,
+		NodeDir: o.nodeDir, Concurrency: 2, Logs: logs,
+	}
+	if o.retryInterval >= 0 {
+		opts.RetryInterval = &o.retryInterval
+	}
+	started := time.Now()
+	r, err := offline.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+
+	ids := []string(o.instances)
+	if len(ids) == 0 {
+		if ids, err = runningInstances(ctx, r); err != nil {
+			return err
+		}
+	}
+	results := make([]offline.Result, 0, len(ids))
+	inputs := map[string]json.RawMessage{}
+	for _, id := range ids {
+		input := workflow.ManualInput{InstanceID: id}
+		raw, _ := json.Marshal(input)
+		inputs[id] = raw
+		x, err := r.Execute(ctx, "demo-"+id, input)
+		if err != nil {
+			return err
+		}
+		results = append(results, offline.Summarize(id, x))
+	}
+	letters, err := r.DeadLetters()
+	if err != nil {
+		return err
+	}
+	if o.output == "json" {
+		return operate.RenderJSON(stdout, results)
+	}
+	return report(stdout, o, results, inputs, letters, r.Sim.Calls(), time.Since(started))
+}
+
+// runningInstances asks the simulator, through the real SDK, which
+// instances are running: what the EventBridge rule would fire for.
+func runningInstances(ctx context.Context, r *offline.Run) ([]string, error) {
+	client := ec2.New(ec2.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(r.EC2Endpoint()),
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIAMIRRORLOCAL", "offline", ""),
+	})
+	instances, err := ec2api.InstancesAsList(ctx, client, &ec2.DescribeInstancesInput{
+		Filters: []ec2types.Filter{ec2api.Filter("instance-state-name", "running")},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing running instances: %w", err)
+	}
+	ids := make([]string, 0, len(instances))
+	for _, in := range instances {
+		ids = append(ids, aws.ToString(in.InstanceId))
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+func report(w io.Writer, o options, results []offline.Result, inputs map[string]json.RawMessage,
+	letters []workflow.DeadLetter, calls map[string]int, took time.Duration) error {
+	fmt.Fprintf(w, "mirrorflow, offline: %d placement(s) on %s in %s\n", len(results), o.snapshot, took.Round(time.Millisecond))
+	fmt.Fprintf(w, "state machine from %s (checked by asl-validator), steps from %s, EC2 simulated\n\n", o.template, o.bootstraps)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "INSTANCE\tOUTCOME\tSENSOR\tREASON")
+	for _, r := range results {
+		reason := r.Reason
+		if r.FailedStep != "" {
+			reason = r.FailedStep + ": " + reason
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.InstanceID, r.Outcome, dash(r.TargetID), oneLine(reason))
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("writing the table: %w", err)
+	}
+
+	if shown, why := traceWorthShowing(results); shown != nil {
+		fmt.Fprintf(w, "\nTrace of %s (%s):\n", shown.InstanceID, why)
+		trace := operate.BuildTrace(shown.Execution.ExecutionARN, offline.History(shown.Execution, inputs[shown.InstanceID]))
+		trace.ConsoleURL = ""
+		if err := operate.RenderTraceTable(w, trace); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintf(w, "\nDead-letter queue: %d message(s)\n", len(letters))
+	for _, dl := range letters {
+		cause, _ := workflow.ParseCause(dl.Cause)
+		fmt.Fprintf(w, "  %s at %s: %s: %s\n", dash(dl.InstanceID), dl.Step, dl.Error, oneLine(cause.ErrorMessage))
+	}
+	actions := make([]string, 0, len(calls))
+	for a := range calls {
+		actions = append(actions, a)
+	}
+	sort.Strings(actions)
+	parts := make([]string, 0, len(actions))
+	for _, a := range actions {
+		parts = append(parts, fmt.Sprintf("%s %d", a, calls[a]))
+	}
+	fmt.Fprintf(w, "EC2 calls: %s\n", strings.Join(parts, ", "))
+	return nil
+}
+
+// traceWorthShowing picks the placement whose trace teaches most: a failed
+// one, else a skipped one, else the first created.
+func traceWorthShowing(results []offline.Result) (*offline.Result, string) {
+	for _, want := range []workflow.Outcome{workflow.OutcomeFailed, workflow.OutcomeSkipped, workflow.OutcomeCreated} {
+		for i := range results {
+			if results[i].Outcome == want {
+				return &results[i], "the first " + string(want) + " placement"
+			}
+		}
+	}
+	return nil, ""
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
