@@ -1,12 +1,10 @@
 package ec2sim_test
 
 import (
-	"bytes"
+	"github.com/mirrorflow/mirrorflow/shared/sdktest"
+
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"net/http"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -72,36 +70,10 @@ func start(t *testing.T, sim *ec2sim.Sim, optFns ...func(*ec2.Options)) *ec2.Cli
 			return aws.Credentials{AccessKeyID: "AKIDSIMULATOR", SecretAccessKey: "secret", Source: "test"}, nil
 		}),
 		Retryer:    func() aws.Retryer { return retries(1, nil) },
-		HTTPClient: &http.Client{Transport: ownBody{http.DefaultTransport.(*http.Transport).Clone()}},
+		HTTPClient: sdktest.HTTPClient(),
 	}
 	opts := append([]func(*ec2.Options){func(o *ec2.Options) { o.BaseEndpoint = &endpoint }}, optFns...)
 	return ec2.NewFromConfig(cfg, opts...)
-}
-
-// ownBody gives the transport its own copy of each request body. The SDK
-// closes the body it built as soon as the response headers arrive, and when
-// that races with net/http's writeLoop finishing the request, the transport
-// closes the connection under the response body being read: "deserialization
-// failed ... use of closed network connection" on about 1 call in 100 with
-// a large response (aws/aws-sdk-go-v2 issues 1825 and 2737). The SDK's
-// standard retryer retries that error; tests that count attempts cannot.
-type ownBody struct{ rt http.RoundTripper }
-
-func (o ownBody) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil && req.Body != http.NoBody {
-		body, err := io.ReadAll(req.Body)
-		if err != nil {
-			return nil, fmt.Errorf("copying the request body: %w", err)
-		}
-		req = req.Clone(req.Context())
-		req.Body = io.NopCloser(bytes.NewReader(body))
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	}
-	resp, err := o.rt.RoundTrip(req)
-	if err != nil {
-		return nil, fmt.Errorf("sending to the simulator: %w", err)
-	}
-	return resp, nil
 }
 
 func withRetryer(r aws.Retryer) func(*ec2.Options) {
