@@ -7,7 +7,7 @@ import (
 
 // outputs are what mirrorctl reads to find the deployment.
 func (s *Stack) outputs() {
-	awscdk.NewCfnOutput(s.Stack, jsii.String(OutputStateMachineArn), &awscdk.CfnOutputProps{
+	awscdk.NewCfnOutput(s.Stack, jsii.String(OutputStateMachineARN), &awscdk.CfnOutputProps{
 		Description: jsii.String("The placement state machine; mirrorctl run and retry start executions of it."),
 		Value:       s.StateMachine.StateMachineArn(),
 	})
@@ -15,7 +15,7 @@ func (s *Stack) outputs() {
 		Description: jsii.String("The dead-letter queue mirrorctl dlq reads."),
 		Value:       s.DeadLetterQueue.QueueUrl(),
 	})
-	awscdk.NewCfnOutput(s.Stack, jsii.String(OutputDeadLetterQueueArn), &awscdk.CfnOutputProps{
+	awscdk.NewCfnOutput(s.Stack, jsii.String(OutputDeadLetterQueueARN), &awscdk.CfnOutputProps{
 		Description: jsii.String("The dead-letter queue's ARN, for IAM policies of its readers."),
 		Value:       s.DeadLetterQueue.QueueArn(),
 	})

@@ -32,9 +32,9 @@ const Name = "Mirrorflow"
 
 // Output keys of the stack. mirrorctl reads the stack's outputs by these keys.
 const (
-	OutputStateMachineArn    = "StateMachineArn"
+	OutputStateMachineARN    = "StateMachineArn"
 	OutputDeadLetterQueueURL = "DeadLetterQueueUrl"
-	OutputDeadLetterQueueArn = "DeadLetterQueueArn"
+	OutputDeadLetterQueueARN = "DeadLetterQueueArn"
 )
 
 // DefaultAssetRoot is where `make build` writes each step's bootstrap, as

@@ -505,7 +505,7 @@ func (c *fakeCFN) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	outputs, ok := c.stacks[name]
 	if op != "DescribeStacks" || !ok {
 		w.WriteHeader(400)
-		fmt.Fprintf(w, `<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id %s does not exist</Message></Error><RequestId>8f6b0c2e-1d3a-4e5f-9a7b-0c1d2e3f4a5b</RequestId></ErrorResponse>`, xmlEscape(name))
+		_, _ = fmt.Fprintf(w, `<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id %s does not exist</Message></Error><RequestId>8f6b0c2e-1d3a-4e5f-9a7b-0c1d2e3f4a5b</RequestId></ErrorResponse>`, xmlEscape(name))
 		return
 	}
 	var b strings.Builder
@@ -517,7 +517,7 @@ func (c *fakeCFN) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "<member><OutputKey>%s</OutputKey><OutputValue>%s</OutputValue></member>", k, xmlEscape(outputs[k]))
 	}
-	fmt.Fprintf(w, `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>`+
+	_, _ = fmt.Fprintf(w, `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>`+
 		`<StackName>%s</StackName><StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/%s/6a1b2c3d-4e5f-11ef-8a9b-0a1b2c3d4e5f</StackId>`+
 		`<CreationTime>2026-11-20T08:00:00.000Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus><Outputs>%s</Outputs>`+
 		`</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f</RequestId></ResponseMetadata></DescribeStacksResponse>`,

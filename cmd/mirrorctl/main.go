@@ -122,7 +122,9 @@ func (a *app) main(ctx context.Context, args []string) int {
 				return a.exit(c.name, a.runCommand(ctx, c, []string{"-h"}))
 			}
 		}
-		a.usage(a.stdout)
+		if err := a.usage(a.stdout); err != nil {
+			return a.exit("help", err)
+		}
 		if len(args) == 0 {
 			return exitUsage
 		}
@@ -130,8 +132,9 @@ func (a *app) main(ctx context.Context, args []string) int {
 	}
 	c, ok := lookup(args[0])
 	if !ok {
-		fmt.Fprintf(a.stderr, "mirrorctl: unknown command %q\n\n", args[0])
-		a.usage(a.stderr)
+		a.complain("mirrorctl: unknown command %q\n\n", args[0])
+		// Already a usage error; a usage that cannot be written changes nothing.
+		_ = a.usage(a.stderr)
 		return exitUsage
 	}
 	return a.exit(c.name, a.runCommand(ctx, c, args[1:]))
@@ -149,24 +152,31 @@ func (a *app) exit(name string, err error) int {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(a.stderr, "mirrorctl %s: %v\nRun 'mirrorctl help %s' for usage.\n", name, err, name)
+		a.complain("mirrorctl %s: %v\nRun 'mirrorctl help %s' for usage.\n", name, err, name)
 		return exitUsage
 	case errors.As(err, &cannotRerun):
 		// The wrong command for this execution: running it again can never
 		// help, which is what a usage error tells a script, and the message
 		// names the command that can.
-		fmt.Fprintf(a.stderr, "mirrorctl %s: %v\n", name, err)
+		a.complain("mirrorctl %s: %v\n", name, err)
 		return exitUsage
 	case errors.Is(err, errNotSucceeded):
-		fmt.Fprintf(a.stderr, "mirrorctl %s: %v\n", name, err)
+		a.complain("mirrorctl %s: %v\n", name, err)
 		return exitNotSucceeded
 	case operate.IsAWS(err):
-		fmt.Fprintf(a.stderr, "mirrorctl %s: %v\n", name, err)
+		a.complain("mirrorctl %s: %v\n", name, err)
 		return exitAWS
 	default:
-		fmt.Fprintf(a.stderr, "mirrorctl %s: %v\n", name, err)
+		a.complain("mirrorctl %s: %v\n", name, err)
 		return exitError
 	}
+}
+
+// complain writes a message for the person at the terminal to stderr. A
+// failed write there has nowhere left to be reported, and the exit code
+// still says what happened, so it is dropped.
+func (a *app) complain(format string, args ...any) {
+	_, _ = fmt.Fprintf(a.stderr, format, args...)
 }
 
 func lookup(name string) (command, bool) {
@@ -178,19 +188,24 @@ func lookup(name string) (command, bool) {
 	return command{}, false
 }
 
-func (a *app) usage(w io.Writer) {
-	fmt.Fprintln(w, "mirrorctl operates a deployed mirrorflow placement state machine, and plans")
-	fmt.Fprintln(w, "placements without one (plan: against a snapshot, or read-only against the account).")
-	fmt.Fprintln(w, "\nUsage: mirrorctl <command> [flags]")
-	fmt.Fprintln(w, "\nCommands:")
+func (a *app) usage(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString("mirrorctl operates a deployed mirrorflow placement state machine, and plans\n")
+	b.WriteString("placements without one (plan: against a snapshot, or read-only against the account).\n")
+	b.WriteString("\nUsage: mirrorctl <command> [flags]\n")
+	b.WriteString("\nCommands:\n")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.synopsis)
+		fmt.Fprintf(&b, "  %-9s %s\n", c.name, c.synopsis)
 	}
-	fmt.Fprintln(w, "\nRun 'mirrorctl help <command>' for its flags.")
-	fmt.Fprintln(w, "\nExit codes: 0 ok, 1 unexpected error, 2 usage error (or redrive of an execution")
-	fmt.Fprintln(w, "that ended in the dead-letter path: use run or retry), 3 AWS error (credentials,")
-	fmt.Fprintln(w, "stack, state machine, execution or queue not found, call refused), 4 a placement")
-	fmt.Fprintln(w, "that did not succeed.")
+	b.WriteString("\nRun 'mirrorctl help <command>' for its flags.\n")
+	b.WriteString("\nExit codes: 0 ok, 1 unexpected error, 2 usage error (or redrive of an execution\n")
+	b.WriteString("that ended in the dead-letter path: use run or retry), 3 AWS error (credentials,\n")
+	b.WriteString("stack, state machine, execution or queue not found, call refused), 4 a placement\n")
+	b.WriteString("that did not succeed.\n")
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("writing the usage: %w", err)
+	}
+	return nil
 }
 
 // globals are the flags every command takes.
@@ -210,7 +225,8 @@ func (a *app) flags(c command) (*flag.FlagSet, *globals) {
 	fs.StringVar(&g.queueURL, "queue-url", "", "dead-letter queue URL, instead of reading it from the stack")
 	fs.StringVar(&g.output, "output", operate.FormatTable, "output format: table or json")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: mirrorctl %s\n\n%s\n\nFlags:\n", c.synopsis, strings.TrimSpace(c.help))
+		// The flag package gives Usage no way to report a failed write to stderr.
+		_, _ = fmt.Fprintf(fs.Output(), "Usage: mirrorctl %s\n\n%s\n\nFlags:\n", c.synopsis, strings.TrimSpace(c.help))
 		fs.PrintDefaults()
 	}
 	return fs, g

@@ -84,7 +84,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, o options, stdout io.Writer) error {
+func run(ctx context.Context, o options, stdout io.Writer) (err error) {
 	snap, err := snapshot.Load(o.snapshot)
 	if err != nil {
 		return err
@@ -92,13 +92,18 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	if snap.Config == nil {
 		return fmt.Errorf("%s has no Config: the offline run deploys with the snapshot's configuration", o.snapshot)
 	}
-	var logs io.Writer = io.Discard
+	logs := io.Discard
 	if o.logs != "" {
 		f, err := os.Create(o.logs)
 		if err != nil {
 			return fmt.Errorf("opening the log file: %w", err)
 		}
-		defer f.Close()
+		// Closed after the run below, which writes to it, has stopped.
+		defer func() {
+			if cerr := f.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("closing the log file: %w", cerr)
+			}
+		}()
 		logs = f
 	}
 	simOpts := ec2sim.Options{FaultRate: o.faultRate, Seed: 1}
@@ -169,25 +174,30 @@ func runningInstances(ctx context.Context, r *offline.Run) ([]string, error) {
 	return ids, nil
 }
 
-func report(w io.Writer, o options, results []offline.Result, inputs map[string]json.RawMessage,
+func report(out io.Writer, o options, results []offline.Result, inputs map[string]json.RawMessage,
 	letters []workflow.DeadLetter, calls map[string]int, took time.Duration) error {
-	fmt.Fprintf(w, "mirrorflow, offline: %d placement(s) on %s in %s\n", len(results), o.snapshot, took.Round(time.Millisecond))
-	fmt.Fprintf(w, "state machine from %s (checked by asl-validator), steps from %s, EC2 simulated\n\n", o.template, o.bootstraps)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "INSTANCE\tOUTCOME\tSENSOR\tREASON")
+	w := &errWriter{w: out}
+	w.printf("mirrorflow, offline: %d placement(s) on %s in %s\n", len(results), o.snapshot, took.Round(time.Millisecond))
+	w.printf("state machine from %s (checked by asl-validator), steps from %s, EC2 simulated\n\n", o.template, o.bootstraps)
+	tab := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := &errWriter{w: tab}
+	tw.printf("INSTANCE\tOUTCOME\tSENSOR\tREASON\n")
 	for _, r := range results {
 		reason := r.Reason
 		if r.FailedStep != "" {
 			reason = r.FailedStep + ": " + reason
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.InstanceID, r.Outcome, dash(r.TargetID), oneLine(reason))
+		tw.printf("%s\t%s\t%s\t%s\n", r.InstanceID, r.Outcome, dash(r.TargetID), oneLine(reason))
 	}
-	if err := tw.Flush(); err != nil {
+	if tw.err != nil {
+		return fmt.Errorf("writing the table: %w", tw.err)
+	}
+	if err := tab.Flush(); err != nil {
 		return fmt.Errorf("writing the table: %w", err)
 	}
 
 	if shown, why := traceWorthShowing(results); shown != nil {
-		fmt.Fprintf(w, "\nTrace of %s (%s):\n", shown.InstanceID, why)
+		w.printf("\nTrace of %s (%s):\n", shown.InstanceID, why)
 		trace := operate.BuildTrace(shown.Execution.ExecutionARN, offline.History(shown.Execution, inputs[shown.InstanceID]))
 		trace.ConsoleURL = ""
 		if err := operate.RenderTraceTable(w, trace); err != nil {
@@ -195,10 +205,10 @@ func report(w io.Writer, o options, results []offline.Result, inputs map[string]
 		}
 	}
 
-	fmt.Fprintf(w, "\nDead-letter queue: %d message(s)\n", len(letters))
+	w.printf("\nDead-letter queue: %d message(s)\n", len(letters))
 	for _, dl := range letters {
 		cause, _ := workflow.ParseCause(dl.Cause)
-		fmt.Fprintf(w, "  %s at %s: %s: %s\n", dash(dl.InstanceID), dl.Step, dl.Error, oneLine(cause.ErrorMessage))
+		w.printf("  %s at %s: %s: %s\n", dash(dl.InstanceID), dl.Step, dl.Error, oneLine(cause.ErrorMessage))
 	}
 	actions := make([]string, 0, len(calls))
 	for a := range calls {
@@ -209,8 +219,33 @@ func report(w io.Writer, o options, results []offline.Result, inputs map[string]
 	for _, a := range actions {
 		parts = append(parts, fmt.Sprintf("%s %d", a, calls[a]))
 	}
-	fmt.Fprintf(w, "EC2 calls: %s\n", strings.Join(parts, ", "))
+	w.printf("EC2 calls: %s\n", strings.Join(parts, ", "))
+	if w.err != nil {
+		return fmt.Errorf("writing the report: %w", w.err)
+	}
 	return nil
+}
+
+// errWriter remembers the first error writing to w and writes nothing after
+// it, so the report can print line by line and check once.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
 }
 
 // traceWorthShowing picks the placement whose trace teaches most: a failed

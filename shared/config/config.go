@@ -86,7 +86,7 @@ func Parse(data []byte) (Config, error) {
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return Config{}, fmt.Errorf("%w: decoding: %v", ErrInvalid, err)
+		return Config{}, fmt.Errorf("%w: decoding: %w", ErrInvalid, err)
 	}
 	c = c.WithDefaults()
 	if err := c.Validate(); err != nil {

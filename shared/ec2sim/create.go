@@ -75,19 +75,27 @@ func (s *Sim) newSession(r request) (ec2types.TrafficMirrorSession, *apiError) {
 	if number < 1 || number > 32766 {
 		return none, errorf(awserr.InvalidParameterValue, "Value (%d) for parameter SessionNumber is invalid. Expecting a value between 1 and 32766.", number)
 	}
-	packetLength, hasPacketLength, aerr := r.integer("PacketLength")
+	givenLength, hasPacketLength, aerr := r.integer("PacketLength")
 	if aerr != nil {
 		return none, aerr
 	}
-	if hasPacketLength && (packetLength < 1 || packetLength > 8500) {
-		return none, errorf(awserr.InvalidParameterValue, "Value (%d) for parameter PacketLength is invalid. Expecting a value between 1 and 8500.", packetLength)
+	var packetLength int32
+	if hasPacketLength {
+		if givenLength < 1 || givenLength > 8500 {
+			return none, errorf(awserr.InvalidParameterValue, "Value (%d) for parameter PacketLength is invalid. Expecting a value between 1 and 8500.", givenLength)
+		}
+		packetLength = int32(givenLength)
 	}
-	vni, hasVNI, aerr := r.integer("VirtualNetworkId")
+	givenVNI, hasVNI, aerr := r.integer("VirtualNetworkId")
 	if aerr != nil {
 		return none, aerr
 	}
-	if hasVNI && (vni < 0 || vni > maxVirtualNetworkID) {
-		return none, errorf(awserr.InvalidParameterValue, "Value (%d) for parameter VirtualNetworkId is invalid. Expecting a value between 0 and %d.", vni, maxVirtualNetworkID)
+	var vni int32
+	if hasVNI {
+		if givenVNI < 0 || givenVNI > maxVirtualNetworkID {
+			return none, errorf(awserr.InvalidParameterValue, "Value (%d) for parameter VirtualNetworkId is invalid. Expecting a value between 0 and %d.", givenVNI, maxVirtualNetworkID)
+		}
+		vni = int32(givenVNI)
 	}
 	if !s.interfaceExists(source) {
 		return none, notFound(awserr.InvalidNetworkInterfaceNotFound, "network interface", []string{source})
@@ -134,13 +142,13 @@ func (s *Sim) newSession(r request) (ec2types.TrafficMirrorSession, *apiError) {
 		TrafficMirrorTargetId: &targetID,
 		TrafficMirrorFilterId: &filterID,
 		SessionNumber:         ptr(int32(number)),
-		VirtualNetworkId:      ptr(int32(vni)),
+		VirtualNetworkId:      ptr(vni),
 		OwnerId:               ptr(s.ownerID),
 		Description:           ptr(r.str("Description")),
 		Tags:                  []ec2types.Tag{},
 	}
 	if hasPacketLength {
-		session.PacketLength = ptr(int32(packetLength))
+		session.PacketLength = ptr(packetLength)
 	}
 	for _, spec := range r.tagSpecifications() {
 		if spec.ResourceType != ec2types.ResourceTypeTrafficMirrorSession {
@@ -216,15 +224,16 @@ func (s *Sim) instanceTypeOf(eni string) string {
 
 // freeVNI picks an unused VXLAN network identifier, as EC2 does when the
 // caller gives none.
-func (s *Sim) freeVNI() int64 {
+func (s *Sim) freeVNI() int32 {
 	used := map[int32]bool{}
 	for _, t := range s.state.TrafficMirrorSessions {
 		used[deref(t.VirtualNetworkId)] = true
 	}
 	for {
-		v := int32(s.rng.Intn(maxVirtualNetworkID) + 1)
+		// Int31n draws exactly what Intn does for an int32 bound, so seeded runs repeat as before.
+		v := s.rng.Int31n(maxVirtualNetworkID) + 1
 		if !used[v] {
-			return int64(v)
+			return v
 		}
 	}
 }

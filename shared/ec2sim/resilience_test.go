@@ -228,7 +228,7 @@ func TestRawQueries(t *testing.T) {
 			if err != nil {
 				t.Fatalf("posting: %v", err)
 			}
-			defer resp.Body.Close()
+			t.Cleanup(func() { _ = resp.Body.Close() })
 			body, err := io.ReadAll(resp.Body)
 			if err != nil {
 				t.Fatalf("reading: %v", err)

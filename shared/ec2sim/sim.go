@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand"
 	"net"
 	"net/http"
@@ -292,7 +293,8 @@ func (s *Sim) fault(action string) *apiError {
 // requests it made.
 func (s *Sim) requestID() string {
 	n := s.requests.Add(1)
-	return fmt.Sprintf("%08x-0000-4000-8000-%012x", uint32(s.opts.Seed), n)
+	// The first group shows the seed's low 32 bits, masked before narrowing.
+	return fmt.Sprintf("%08x-0000-4000-8000-%012x", uint32(s.opts.Seed&math.MaxUint32), n)
 }
 
 func writeError(w http.ResponseWriter, requestID string, e *apiError) {

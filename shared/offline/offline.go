@@ -191,7 +191,10 @@ func (r *Run) DeadLetters() ([]workflow.DeadLetter, error) {
 	return out, nil
 }
 
-// Close stops the engine, the functions and the simulator and removes the work folder.
+// Close stops the engine, the functions and the simulator and removes the
+// work folder. It is best effort, as a deferred teardown: each part is
+// stopped even when another fails, and there is no caller left to act on an
+// error.
 func (r *Run) Close() {
 	if r.engine != nil {
 		_ = r.engine.Close()
@@ -203,7 +206,7 @@ func (r *Run) Close() {
 		r.cancel()
 	}
 	if r.Sim != nil {
-		r.Sim.Close()
+		_ = r.Sim.Close()
 	}
 	if r.workDir != "" {
 		_ = os.RemoveAll(r.workDir)

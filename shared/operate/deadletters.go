@@ -59,9 +59,39 @@ func Peek(ctx context.Context, api Queue, queueURL string, limit int) ([]DeadLet
 // readers for hold, long enough to retry each and delete it on success. A
 // message not deleted comes back by itself when hold ends.
 func Take(ctx context.Context, api Queue, queueURL string, limit int, hold time.Duration) ([]DeadLetterMessage, error) {
-	// SQS caps a visibility timeout at 12 hours.
-	secs := min(max(int32(hold/time.Second), PeekVisibility), 12*60*60)
-	return receive(ctx, api, queueURL, limit, secs)
+	return receive(ctx, api, queueURL, limit, holdSeconds(hold))
+}
+
+// maxVisibility is the longest visibility timeout SQS accepts: 12 hours.
+const maxVisibility = 12 * 60 * 60
+
+// holdSeconds is hold as a visibility timeout: whole seconds, at least
+// PeekVisibility and at most maxVisibility, clamped before narrowing so a
+// huge hold cannot wrap around.
+func holdSeconds(hold time.Duration) int32 {
+	secs := int64(hold / time.Second)
+	switch {
+	case secs < PeekVisibility:
+		return PeekVisibility
+	case secs > maxVisibility:
+		return maxVisibility
+	}
+	return int32(secs)
+}
+
+// maxReceive is the most messages one ReceiveMessage returns.
+const maxReceive = 10
+
+// batchSize is the MaxNumberOfMessages to ask for while want more messages
+// are wanted, within the 1 to 10 SQS accepts.
+func batchSize(want int) int32 {
+	switch {
+	case want < 1:
+		return 1
+	case want > maxReceive:
+		return maxReceive
+	}
+	return int32(want)
 }
 
 // Release makes a received message visible again at once.
@@ -93,7 +123,7 @@ func receive(ctx context.Context, api Queue, queueURL string, limit int, visibil
 	for round := 0; round < peekRounds && len(out) < limit; round++ {
 		page, err := api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:            aws.String(queueURL),
-			MaxNumberOfMessages: int32(min(limit-len(out), 10)),
+			MaxNumberOfMessages: batchSize(limit - len(out)),
 			VisibilityTimeout:   visibility,
 			// Long polling asks every SQS server, so a small queue is read whole.
 			WaitTimeSeconds: 1,

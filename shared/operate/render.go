@@ -30,21 +30,39 @@ func RenderJSON(w io.Writer, v any) error {
 
 // table aligns columns like tabwriter and drops the padding tabwriter
 // leaves after a row's last non-empty cell, so output has no trailing blanks.
+// Rows are added with printf and println, which remember the first error so
+// a renderer checks once, at Flush.
 type table struct {
-	*tabwriter.Writer
+	tw  *tabwriter.Writer
 	buf strings.Builder
 	out io.Writer
+	err error
 }
 
 func newTable(w io.Writer) *table {
 	t := &table{out: w}
-	t.Writer = tabwriter.NewWriter(&t.buf, 0, 8, 2, ' ', 0)
+	t.tw = tabwriter.NewWriter(&t.buf, 0, 8, 2, ' ', 0)
 	return t
 }
 
-// Flush writes the aligned rows.
+func (t *table) printf(format string, args ...any) {
+	if t.err == nil {
+		_, t.err = fmt.Fprintf(t.tw, format, args...)
+	}
+}
+
+func (t *table) println(args ...any) {
+	if t.err == nil {
+		_, t.err = fmt.Fprintln(t.tw, args...)
+	}
+}
+
+// Flush writes the aligned rows, or returns the first error met adding them.
 func (t *table) Flush() error {
-	if err := t.Writer.Flush(); err != nil {
+	if t.err != nil {
+		return t.err
+	}
+	if err := t.tw.Flush(); err != nil {
 		return err
 	}
 	lines := strings.SplitAfter(t.buf.String(), "\n")
@@ -73,9 +91,9 @@ func stamp(t *time.Time) string {
 // and the console link.
 func RenderTraceTable(w io.Writer, t Trace) error {
 	tw := newTable(w)
-	fmt.Fprintf(tw, "Execution\t%s\n", t.Name)
+	tw.printf("Execution\t%s\n", t.Name)
 	if t.InstanceID != "" {
-		fmt.Fprintf(tw, "Instance\t%s\n", t.InstanceID)
+		tw.printf("Instance\t%s\n", t.InstanceID)
 	}
 	status := t.Status
 	switch {
@@ -84,14 +102,14 @@ func RenderTraceTable(w io.Writer, t Trace) error {
 	case t.Error != "":
 		status += ": " + t.Error
 	}
-	fmt.Fprintf(tw, "Status\t%s\n", status)
+	tw.printf("Status\t%s\n", status)
 	started := stamp(t.StartTime)
 	if t.StartTime != nil && t.StopTime != nil {
 		started += ", took " + Duration(t.StopTime.Sub(*t.StartTime)).String()
 	}
-	fmt.Fprintf(tw, "Started\t%s\n", started)
+	tw.printf("Started\t%s\n", started)
 	if t.Redrives > 0 {
-		fmt.Fprintf(tw, "Redrives\t%d\n", t.Redrives)
+		tw.printf("Redrives\t%d\n", t.Redrives)
 	}
 	if t.Status == StatusSucceeded && t.Outcome != "" {
 		outcome := string(t.Outcome)
@@ -101,15 +119,17 @@ func RenderTraceTable(w io.Writer, t Trace) error {
 		if t.SessionID != "" {
 			outcome += ", session " + t.SessionID
 		}
-		fmt.Fprintf(tw, "Outcome\t%s\n", outcome)
+		tw.printf("Outcome\t%s\n", outcome)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("writing the trace: %w", err)
 	}
 
-	fmt.Fprintln(w)
+	if _, err := fmt.Fprintln(w); err != nil {
+		return fmt.Errorf("writing the trace: %w", err)
+	}
 	tw = newTable(w)
-	fmt.Fprintln(tw, "STEP\tSTATUS\tDURATION\tRETRIES\tDETAIL")
+	tw.println("STEP\tSTATUS\tDURATION\tRETRIES\tDETAIL")
 	for _, s := range t.Steps {
 		details := stepDetails(s)
 		first := ""
@@ -120,9 +140,9 @@ func RenderTraceTable(w io.Writer, t Trace) error {
 		if s.Duration > 0 {
 			duration = s.Duration.String()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Step, s.Status, duration, retries(s), first)
+		tw.printf("%s\t%s\t%s\t%s\t%s\n", s.Step, s.Status, duration, retries(s), first)
 		for _, d := range details[min(1, len(details)):] {
-			fmt.Fprintf(tw, "\t\t\t\t%s\n", d)
+			tw.printf("\t\t\t\t%s\n", d)
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -185,13 +205,13 @@ func RenderFailuresTable(w io.Writer, rows []Failure) error {
 		return nil
 	}
 	tw := newTable(w)
-	fmt.Fprintln(tw, "WHEN\tINSTANCE\tSTEP\tERROR\tIN DLQ\tCOUNT\tEXECUTION\tREASON")
+	tw.println("WHEN\tINSTANCE\tSTEP\tERROR\tIN DLQ\tCOUNT\tEXECUTION\tREASON")
 	for _, f := range rows {
 		inQueue := "no"
 		if f.InQueue {
 			inQueue = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", stamp(&f.When), dash(f.InstanceID), dash(f.Step),
+		tw.printf("%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", stamp(&f.When), dash(f.InstanceID), dash(f.Step),
 			dash(f.Error), inQueue, f.Failures, dash(f.Execution), dash(f.Reason))
 	}
 	if err := tw.Flush(); err != nil {
@@ -209,13 +229,13 @@ func RenderRetryTable(w io.Writer, results []RetryResult) error {
 		return nil
 	}
 	tw := newTable(w)
-	fmt.Fprintln(tw, "MESSAGE\tINSTANCE\tSTATUS\tMESSAGE DELETED\tEXECUTION\tREASON")
+	tw.println("MESSAGE\tINSTANCE\tSTATUS\tMESSAGE DELETED\tEXECUTION\tREASON")
 	for _, r := range results {
 		deleted := "no, left in queue"
 		if r.Deleted {
 			deleted = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.MessageID, dash(r.InstanceID), r.Status, deleted,
+		tw.printf("%s\t%s\t%s\t%s\t%s\t%s\n", r.MessageID, dash(r.InstanceID), r.Status, deleted,
 			dash(nameOf(r.ExecutionARN)), dash(r.Reason))
 	}
 	if err := tw.Flush(); err != nil {

@@ -134,7 +134,7 @@ func ResolveSensors(targets []ec2types.TrafficMirrorTarget, enis []ec2types.Netw
 			Type:               typ,
 			NetworkInterfaceID: eniID,
 			SubnetID:           aws.ToString(e.SubnetId),
-			VpcID:              aws.ToString(e.VpcId),
+			VPCID:              aws.ToString(e.VpcId),
 			AvailabilityZone:   aws.ToString(e.AvailabilityZone),
 			PrivateIP:          ip,
 			SecurityGroupIDs:   groupIDs(e.Groups),

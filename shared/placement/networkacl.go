@@ -44,10 +44,10 @@ func FilterByNetworkACL(src Source, sensors []Sensor, acls []ec2types.NetworkAcl
 			continue
 		}
 		var problems []string
-		if p := idx.check(s.SubnetID, s.VpcID, false, srcAddr); p != "" {
+		if p := idx.check(s.SubnetID, s.VPCID, false, srcAddr); p != "" {
 			problems = append(problems, p)
 		}
-		if p := idx.check(src.SubnetID, src.VpcID, true, dstAddr); p != "" {
+		if p := idx.check(src.SubnetID, src.VPCID, true, dstAddr); p != "" {
 			problems = append(problems, p)
 		}
 		if len(problems) > 0 {

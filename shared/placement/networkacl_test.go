@@ -146,7 +146,7 @@ func TestFilterByNetworkACL(t *testing.T) {
 		{name: "sensor with unknown subnet and VPC has no ACL",
 			acls: []ec2types.NetworkAcl{srcACL, dst(allowAll(in)...)},
 			sensor: func(s Sensor) Sensor {
-				s.SubnetID, s.VpcID = "", ""
+				s.SubnetID, s.VPCID = "", ""
 				return s
 			},
 			wantReason: "no network ACL found for an unknown subnet (inbound): it has no association and no default ACL of an unknown VPC was described"},

@@ -76,7 +76,9 @@ func decide(s snapshot, inst ec2types.Instance) string {
 			cands = append(cands, t)
 		}
 	}
-	sensors, rej := ResolveSensors(cands, s.NetworkInterfaces, s.instances())
+	// A verdict names the filter that emptied the list, so a target
+	// rejected for a missing interface is not part of it.
+	sensors, _ := ResolveSensors(cands, s.NetworkInterfaces, s.instances())
 	steps := []struct {
 		name string
 		run  func([]Sensor) ([]Sensor, []Rejection)
@@ -94,6 +96,7 @@ func decide(s snapshot, inst ec2types.Instance) string {
 		{"network ACLs", func(in []Sensor) ([]Sensor, []Rejection) { return FilterByNetworkACL(src, in, s.NetworkAcls) }},
 	}
 	for _, st := range steps {
+		var rej []Rejection
 		sensors, rej = st.run(sensors)
 		if len(sensors) == 0 {
 			return fmt.Sprintf("failed at %s: %s", st.name, reasons(rej))

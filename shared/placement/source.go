@@ -66,7 +66,7 @@ func SourceFromInstance(inst ec2types.Instance) (Source, error) {
 		InstanceType:       string(inst.InstanceType),
 		NetworkInterfaceID: eni,
 		SubnetID:           subnet,
-		VpcID:              vpc,
+		VPCID:              vpc,
 		AvailabilityZone:   zone,
 		PrivateIP:          ip,
 		SecurityGroupIDs:   groupIDs(ni.Groups),

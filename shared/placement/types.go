@@ -9,7 +9,7 @@ type Source struct {
 	InstanceType       string   `json:"instanceType,omitempty"`
 	NetworkInterfaceID string   `json:"networkInterfaceId"`
 	SubnetID           string   `json:"subnetId"`
-	VpcID              string   `json:"vpcId"`
+	VPCID              string   `json:"vpcId"`
 	AvailabilityZone   string   `json:"availabilityZone"`
 	PrivateIP          string   `json:"privateIp"`
 	SecurityGroupIDs   []string `json:"securityGroupIds"`
@@ -30,7 +30,7 @@ type Sensor struct {
 	Type               string   `json:"type"`
 	NetworkInterfaceID string   `json:"networkInterfaceId,omitempty"`
 	SubnetID           string   `json:"subnetId,omitempty"`
-	VpcID              string   `json:"vpcId,omitempty"`
+	VPCID              string   `json:"vpcId,omitempty"`
 	AvailabilityZone   string   `json:"availabilityZone,omitempty"`
 	PrivateIP          string   `json:"privateIp,omitempty"`
 	SecurityGroupIDs   []string `json:"securityGroupIds,omitempty"`

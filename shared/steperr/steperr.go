@@ -199,7 +199,7 @@ func FromEC2(op string, err error) error {
 // IsNamed reports whether err itself (not a cause it wraps) is one of the
 // types this package defines, so it reaches Lambda with a routable name.
 func IsNamed(err error) bool {
-	switch err.(type) {
+	switch err.(type) { //nolint:errorlint // Only err's own type matters: aws-lambda-go reports the returned error's Go type name as errorType, so a wrapped named error would be routed as its wrapper.
 	case *InvalidInput, *InvalidConfiguration, *InstanceNotFound, *NoReachableSensor,
 		*EC2Throttled, *EC2Unavailable, *EC2Rejected:
 		return true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -104,7 +105,9 @@ func (h *Handlers) CreateSession(ctx context.Context, p workflow.Placement) (wor
 	}
 
 	createErr := steperr.FromEC2("creating traffic mirror session from "+p.Source.NetworkInterfaceID+" to "+p.TargetID, err)
-	if _, terminal := createErr.(*steperr.EC2Rejected); !terminal || h.DryRun {
+	// Only a terminal refusal is re-checked; a throttled or unavailable create is the state machine's to retry.
+	var rejected *steperr.EC2Rejected
+	if !errors.As(createErr, &rejected) || h.DryRun {
 		return fail(p, workflow.StepReport{Step: step}, createErr)
 	}
 	return h.recheck(ctx, p, createErr)

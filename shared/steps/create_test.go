@@ -195,8 +195,11 @@ func TestClientToken(t *testing.T) {
 	}
 }
 
+// asType reports whether err itself, not a cause it wraps, is a T: the
+// Lambda runtime reports the returned error's own type name as errorType, so
+// that is what the state machine routes on.
 func asType[T error](err error, target *T) bool {
-	t, ok := err.(T)
+	t, ok := err.(T) //nolint:errorlint // Deliberately the top-level type, which is what reaches Lambda as errorType; errors.As would accept a wrapped T that routes as its wrapper.
 	if ok {
 		*target = t
 	}

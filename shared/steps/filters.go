@@ -98,9 +98,9 @@ func (h *Handlers) FilterByNetworkACL(ctx context.Context, p workflow.Placement)
 	if err := h.begin(step, p); err != nil {
 		return fail(p, workflow.StepReport{}, err)
 	}
-	vpcIDs := []string{p.Source.VpcID}
+	vpcIDs := []string{p.Source.VPCID}
 	for _, s := range p.Candidates {
-		vpcIDs = append(vpcIDs, s.VpcID)
+		vpcIDs = append(vpcIDs, s.VPCID)
 	}
 	var acls []ec2types.NetworkAcl
 	if vpcIDs = sortedUnique(vpcIDs); len(vpcIDs) > 0 {

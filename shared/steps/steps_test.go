@@ -242,8 +242,8 @@ func TestRun(t *testing.T) {
 					t.Errorf("reason %q does not mention %q", p.Reason, want)
 				}
 			}
-			switch {
-			case tt.wantSession == "*":
+			switch tt.wantSession {
+			case "*":
 				s, ok := fake.Session(p.SessionID)
 				if !ok {
 					t.Fatalf("the account has no session %q", p.SessionID)

@@ -90,7 +90,7 @@ func Parse(data []byte) (*Template, error) {
 // ReadFile reads and decodes the template at path, such as
 // cdk.out/Mirrorflow.template.json.
 func ReadFile(path string) (*Template, error) {
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(path) //nolint:gosec // G304: path is the project's synthesized template (cdk.out), named by the operator's --template.
 	if err != nil {
 		return nil, fmt.Errorf("reading CloudFormation template: %w", err)
 	}
@@ -332,7 +332,7 @@ func (t *Template) Resolve(v any, env Env) (any, error) {
 func (t *Template) ref(arg any, env Env) (any, error) {
 	name, ok := arg.(string)
 	if !ok {
-		return nil, fmt.Errorf("Ref takes a name, not %T", arg)
+		return nil, fmt.Errorf("resolving Ref: it takes a name, not %T", arg)
 	}
 	switch name {
 	case "AWS::Partition":
@@ -348,7 +348,7 @@ func (t *Template) ref(arg any, env Env) (any, error) {
 	}
 	r, ok := t.Resources[name]
 	if !ok {
-		return nil, fmt.Errorf("Ref %s: no such resource (parameters are not supported)", name)
+		return nil, fmt.Errorf("resolving Ref %s: no such resource (parameters are not supported)", name)
 	}
 	switch r.Type {
 	case TypeQueue:
