@@ -10,6 +10,7 @@ package statemachine
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -62,6 +63,12 @@ type Retry struct {
 	MaxAttempts int
 	MaxDelay    int // seconds; 0 means none
 }
+
+// ExecutionTimeout bounds one placement. The worst a healthy run can take is
+// about 7 steps × (5 attempts × a 60 s Lambda timeout + 4 waits of at most
+// 30 s) ≈ 49 minutes; past an hour something is stuck, and the execution ends
+// TIMED_OUT, which `mirrorctl redrive` resumes at the step that hung.
+const ExecutionTimeout = time.Hour
 
 // TransientRetry retries the errors a step reports when EC2 throttles or is
 // unavailable. Full jitter spreads the retries of the many executions that
@@ -170,6 +177,7 @@ func New(scope constructs.Construct, id string, props Props) (sfn.StateMachine, 
 			IncludeExecutionData: jsii.Bool(true),
 		},
 		TracingEnabled: jsii.Bool(true),
+		Timeout:        awscdk.Duration_Seconds(jsii.Number(ExecutionTimeout.Seconds())),
 	}
 	if props.StateMachineName != "" {
 		smProps.StateMachineName = jsii.String(props.StateMachineName)

@@ -39,8 +39,9 @@ var (
 // stateMachine and state hold the parts of the Amazon States Language the
 // tests read.
 type stateMachine struct {
-	StartAt string           `json:"StartAt"`
-	States  map[string]state `json:"States"`
+	StartAt        string           `json:"StartAt"`
+	TimeoutSeconds int              `json:"TimeoutSeconds"`
+	States         map[string]state `json:"States"`
 }
 
 type state struct {
@@ -272,6 +273,12 @@ func TestTransientErrorsAreRetriedWithBackoffAndFullJitter(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, asl.States[workflow.StepGatherCandidates].Retry[0]); diff != "" {
 		t.Errorf("transient retrier (-want +got):\n%s", diff)
+	}
+}
+
+func TestAStuckExecutionTimesOutAfterAnHour(t *testing.T) {
+	if asl.TimeoutSeconds != int(statemachine.ExecutionTimeout.Seconds()) || asl.TimeoutSeconds != 3600 {
+		t.Errorf("TimeoutSeconds = %d, want 3600: without it a stuck placement runs for a year", asl.TimeoutSeconds)
 	}
 }
 
