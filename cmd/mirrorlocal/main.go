@@ -183,11 +183,7 @@ func report(out io.Writer, o options, results []offline.Result, inputs map[strin
 	tw := &errWriter{w: tab}
 	tw.printf("INSTANCE\tOUTCOME\tSENSOR\tREASON\n")
 	for _, r := range results {
-		reason := r.Reason
-		if r.FailedStep != "" {
-			reason = r.FailedStep + ": " + reason
-		}
-		tw.printf("%s\t%s\t%s\t%s\n", r.InstanceID, r.Outcome, dash(r.TargetID), oneLine(reason))
+		tw.printf("%s\t%s\t%s\t%s\n", r.InstanceID, r.Outcome, dash(r.TargetID), shortReason(r))
 	}
 	if tw.err != nil {
 		return fmt.Errorf("writing the table: %w", tw.err)
@@ -246,6 +242,29 @@ func (e *errWriter) printf(format string, args ...any) {
 	if e.err == nil {
 		_, e.err = fmt.Fprintf(e.w, format, args...)
 	}
+}
+
+// shortReason is a placement's reason in a table cell; the trace and the
+// dead-letter lines below the table carry the whole text.
+func shortReason(r offline.Result) string {
+	switch r.Outcome {
+	case workflow.OutcomeCreated:
+		return "new session " + r.SessionID
+	case workflow.OutcomeExists:
+		return "already mirrored by session " + r.SessionID
+	case workflow.OutcomeFailed:
+		cause, _ := workflow.ParseCause(r.Execution.Cause)
+		rejected := cause.Rejections()
+		if len(rejected) == 0 {
+			return oneLine(r.FailedStep + ": " + r.Reason)
+		}
+		more := ""
+		if len(rejected) > 1 {
+			more = fmt.Sprintf(" (and %d more)", len(rejected)-1)
+		}
+		return oneLine(fmt.Sprintf("%s: %s: %s%s", r.FailedStep, rejected[0].TargetID, rejected[0].Reason, more))
+	}
+	return oneLine(r.Reason)
 }
 
 // traceWorthShowing picks the placement whose trace teaches most: a failed
