@@ -5,6 +5,7 @@ package awserr
 import (
 	"errors"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
@@ -76,20 +77,29 @@ func Code(err error) string {
 // IsAPIError reports whether EC2 answered err (as opposed to a transport failure).
 func IsAPIError(err error) bool { return Code(err) != "" }
 
-// IsThrottling reports whether EC2 refused the call for its request rate.
+// IsThrottling reports whether EC2 refused the call for its request rate:
+// EC2's own RequestLimitExceeded or any code the SDK's retryer treats as
+// throttling, so the two never disagree.
 func IsThrottling(err error) bool {
-	switch Code(err) {
+	code := Code(err)
+	switch code {
 	case RequestLimitExceeded, Throttling:
 		return true
 	}
-	return false
+	_, ok := retry.DefaultThrottleErrorCodes[code]
+	return ok
 }
 
 // IsServerFault reports whether the fault was EC2's: an InternalError or
-// Unavailable code, or any HTTP 5xx answer.
+// Unavailable code, a request timeout, or any HTTP 5xx answer.
 func IsServerFault(err error) bool {
-	switch Code(err) {
+	code := Code(err)
+	switch code {
 	case InternalError, InternalFailure, ServerInternal, ServiceUnavailable, Unavailable:
+		return true
+	}
+	// Codes the SDK's retryer retries as transient (request timeouts).
+	if _, ok := retry.DefaultRetryableErrorCodes[code]; ok {
 		return true
 	}
 	var re *smithyhttp.ResponseError

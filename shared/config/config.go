@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -87,6 +88,14 @@ func Parse(data []byte) (Config, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
 		return Config{}, fmt.Errorf("%w: decoding: %w", ErrInvalid, err)
+	}
+	// Decode stops after the first value; anything but whitespace after it
+	// is a malformed document, not a configuration to accept in part.
+	if tok, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return Config{}, fmt.Errorf("%w: decoding: after the configuration object: %w", ErrInvalid, err)
+		}
+		return Config{}, fmt.Errorf("%w: decoding: unexpected %v after the configuration object", ErrInvalid, tok)
 	}
 	c = c.WithDefaults()
 	if err := c.Validate(); err != nil {

@@ -48,7 +48,12 @@ type InvalidConfiguration struct {
 	Err error
 }
 
-func (e *InvalidConfiguration) Error() string { return "invalid configuration: " + e.Err.Error() }
+func (e *InvalidConfiguration) Error() string {
+	if e.Err == nil {
+		return "invalid configuration"
+	}
+	return "invalid configuration: " + e.Err.Error()
+}
 
 func (e *InvalidConfiguration) Unwrap() error { return e.Err }
 
