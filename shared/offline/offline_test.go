@@ -35,7 +35,7 @@ func deploy(t *testing.T, name string, sim ec2sim.Options) *account {
 	}
 	fast := 10
 	r, err := Start(context.Background(), Options{
-		Template: artifacts.template, Bootstraps: artifacts.bootstraps, NodeDir: root + "/_node",
+		Template: artifacts.Template, Bootstraps: artifacts.Bootstraps, NodeDir: artifacts.NodeDir,
 		Snapshot: snap, Simulator: sim, RetryInterval: &fast, Concurrency: 2,
 	})
 	if err != nil {
