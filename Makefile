@@ -62,8 +62,8 @@ lint: ## Run go vet and golangci-lint (errorlint, gosec, revive, staticcheck)
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: bench
-bench: ## Run the benchmarks (numbers go to BENCHMARKS.md)
-	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
+bench: synth build-local ## Run the benchmarks (numbers go to BENCHMARKS.md)
+	$(OFFLINE_ENV) $(GO) test -run '^$$' -bench . -benchmem -count 3 ./shared/...
 
 .PHONY: clean
 clean: ## Remove what the build, synth and tests wrote
