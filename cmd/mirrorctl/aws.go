@@ -20,22 +20,33 @@ type clients struct {
 	deployment operate.Deployment
 }
 
-// connect loads the configuration, checks that credentials can be had (so
-// their absence is said plainly rather than as a signing error), and builds
-// the clients.
-func (a *app) connect(ctx context.Context, g *globals) (*clients, error) {
+// loadAWSConfig is the one way mirrorctl loads its AWS configuration, for
+// the deployment's clients and for plan --live alike: the SDK's default
+// configuration for --region and --profile, refused without a Region, and
+// with the credentials retrieved before any call, so their absence is said
+// plainly rather than as a signing error.
+func (a *app) loadAWSConfig(ctx context.Context, g *globals) (aws.Config, error) {
 	cfg, err := a.loadConfig(ctx, g.region, g.profile)
 	if err != nil {
-		return nil, err
+		return aws.Config{}, err
 	}
 	if cfg.Region == "" {
-		return nil, usagef("no AWS Region: pass --region or set AWS_REGION (or region in the profile)")
+		return aws.Config{}, usagef("no AWS Region: pass --region or set AWS_REGION (or region in the profile)")
 	}
 	if cfg.Credentials == nil {
-		return nil, operate.ErrNoCredentials
+		return aws.Config{}, operate.ErrNoCredentials
 	}
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		return nil, fmt.Errorf("retrieving credentials: %w: %w", operate.ErrNoCredentials, err)
+		return aws.Config{}, fmt.Errorf("retrieving credentials: %w: %w", operate.ErrNoCredentials, err)
+	}
+	return cfg, nil
+}
+
+// connect loads the configuration and builds the deployment's clients.
+func (a *app) connect(ctx context.Context, g *globals) (*clients, error) {
+	cfg, err := a.loadAWSConfig(ctx, g)
+	if err != nil {
+		return nil, err
 	}
 	endpoint := func(service string) *string {
 		if u, ok := a.endpoints[service]; ok {

@@ -28,13 +28,10 @@ visibility back to 0. A peek counts as a receive in ApproximateReceiveCount.`,
 func runFailures(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []string) error {
 	since := fs.Duration("since", 24*time.Hour, "how far back to list failed executions")
 	limit := fs.Int("limit", 100, "how many dead-letter messages to read at most")
-	rest, err := parse(fs, g, args)
-	if err != nil {
+	if err := parseNoArgs(fs, g, args); err != nil {
 		return err
 	}
 	switch {
-	case len(rest) > 0:
-		return usagef("unexpected argument %q", rest[0])
 	case *since <= 0:
 		return usagef("--since must be positive")
 	case *limit < 1:

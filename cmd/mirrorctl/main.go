@@ -255,3 +255,16 @@ func parse(fs *flag.FlagSet, g *globals, args []string) ([]string, error) {
 	}
 	return positional, nil
 }
+
+// parseNoArgs parses the flags of a command that takes no positional
+// arguments, and refuses the first one given.
+func parseNoArgs(fs *flag.FlagSet, g *globals, args []string) error {
+	rest, err := parse(fs, g, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("unexpected argument %q", rest[0])
+	}
+	return nil
+}

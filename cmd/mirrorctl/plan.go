@@ -136,12 +136,11 @@ func runPlan(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []s
 	fs.StringVar(&f.sensorTag, "sensor-tag", "", "`KEY=VALUE` tag marking candidate targets when no target ids are set (Config.SensorTag)")
 	fs.BoolVar(&f.localZoneOnly, "local-zone-only", false, "never choose a sensor in another Availability Zone (Config.LocalZoneOnly)")
 	fs.IntVar(&f.sessionNumber, "session-number", 0, "session `number` of new sessions, 1-32766 (Config.SessionNumber)")
-	rest, err := parse(fs, g, args)
-	if err != nil {
+	if err := parseNoArgs(fs, g, args); err != nil {
 		return err
 	}
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
-	if err := f.check(rest); err != nil {
+	if err := f.check(); err != nil {
 		return err
 	}
 
@@ -180,10 +179,8 @@ func runPlan(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []s
 
 // check rejects flag combinations plan cannot honour, before any file is
 // read or AWS is called.
-func (f *planFlags) check(rest []string) error {
+func (f *planFlags) check() error {
 	switch {
-	case len(rest) > 0:
-		return usagef("unexpected argument %q", rest[0])
 	case f.live == (f.snapshot != ""):
 		return usagef("give --snapshot FILE or --live, exactly one")
 	case !f.live && f.set["profile"]:
@@ -322,22 +319,14 @@ func simulatorEC2(endpoint, region string) *ec2.Client {
 	}, func(o *ec2.Options) { o.BaseEndpoint = aws.String(endpoint) })
 }
 
-// liveEC2 is the EC2 client of --live: the SDK's default configuration for
-// --region and --profile (which honours AWS_ENDPOINT_URL_EC2), with the
-// credentials checked first so their absence is said plainly.
+// liveEC2 is the EC2 client of --live, on the configuration every command
+// loads. The endpoint is overridden only when one is set, so that
+// AWS_ENDPOINT_URL_EC2, which the SDK resolves into BaseEndpoint before
+// this option runs, is still honoured.
 func (a *app) liveEC2(ctx context.Context, g *globals) (*ec2.Client, error) {
-	cfg, err := a.loadConfig(ctx, g.region, g.profile)
+	cfg, err := a.loadAWSConfig(ctx, g)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.Region == "" {
-		return nil, usagef("no AWS Region: pass --region or set AWS_REGION (or region in the profile)")
-	}
-	if cfg.Credentials == nil {
-		return nil, operate.ErrNoCredentials
-	}
-	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		return nil, fmt.Errorf("retrieving credentials: %w: %w", operate.ErrNoCredentials, err)
 	}
 	return ec2.NewFromConfig(cfg, func(o *ec2.Options) {
 		if u, ok := a.endpoints[ec2.ServiceID]; ok {

@@ -30,13 +30,10 @@ func runRetry(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []
 	fromDLQ := fs.Bool("from-dlq", false, "retry the placements in the dead-letter queue (required)")
 	limit := fs.Int("limit", 10, "how many messages to retry at most")
 	timeout := fs.Duration("timeout", 10*time.Minute, "how long to wait for the new executions")
-	rest, err := parse(fs, g, args)
-	if err != nil {
+	if err := parseNoArgs(fs, g, args); err != nil {
 		return err
 	}
 	switch {
-	case len(rest) > 0:
-		return usagef("unexpected argument %q", rest[0])
 	case !*fromDLQ:
 		return usagef("say where to retry from: --from-dlq (to re-run one instance, use mirrorctl run)")
 	case *limit < 1:

@@ -33,13 +33,10 @@ func runRun(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []st
 	instanceID := fs.String("instance", "", "the EC2 instance id to place (required)")
 	wait := fs.Bool("wait", false, "wait for the execution to end and print its trace")
 	timeout := fs.Duration("timeout", defaultWaitTimeout, "how long --wait waits")
-	rest, err := parse(fs, g, args)
-	if err != nil {
+	if err := parseNoArgs(fs, g, args); err != nil {
 		return err
 	}
 	switch {
-	case len(rest) > 0:
-		return usagef("unexpected argument %q", rest[0])
 	case *instanceID == "":
 		return usagef("--instance is required")
 	case !operate.ValidInstanceID(*instanceID):
