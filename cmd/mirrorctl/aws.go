@@ -48,17 +48,22 @@ func (a *app) connect(ctx context.Context, g *globals) (*clients, error) {
 	if err != nil {
 		return nil, err
 	}
-	endpoint := func(service string) *string {
-		if u, ok := a.endpoints[service]; ok {
-			return aws.String(u)
-		}
-		return nil
-	}
 	return &clients{
-		sfn: sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = endpoint(sfn.ServiceID) }),
-		sqs: sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = endpoint(sqs.ServiceID) }),
-		cfn: cloudformation.NewFromConfig(cfg, func(o *cloudformation.Options) { o.BaseEndpoint = endpoint(cloudformation.ServiceID) }),
+		sfn: sfn.NewFromConfig(cfg, func(o *sfn.Options) { a.overrideEndpoint(sfn.ServiceID, &o.BaseEndpoint) }),
+		sqs: sqs.NewFromConfig(cfg, func(o *sqs.Options) { a.overrideEndpoint(sqs.ServiceID, &o.BaseEndpoint) }),
+		cfn: cloudformation.NewFromConfig(cfg, func(o *cloudformation.Options) {
+			a.overrideEndpoint(cloudformation.ServiceID, &o.BaseEndpoint)
+		}),
 	}, nil
+}
+
+// overrideEndpoint points a client at the endpoint set for service, if
+// any. Without one it leaves the endpoint the SDK resolved alone, so
+// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> keep working.
+func (a *app) overrideEndpoint(service string, base **string) {
+	if u, ok := a.endpoints[service]; ok {
+		*base = aws.String(u)
+	}
 }
 
 // need says which parts of the deployment a command uses.

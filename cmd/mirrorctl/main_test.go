@@ -182,6 +182,28 @@ func TestRunStartsANamedManualExecution(t *testing.T) {
 	}
 }
 
+// TestEndpointsFromTheEnvironmentAreKept checks that mirrorctl leaves alone
+// an endpoint the SDK resolved from the environment (AWS_ENDPOINT_URL or
+// AWS_ENDPOINT_URL_<SERVICE>, which LoadDefaultConfig puts in the config),
+// so it can be pointed at a local or private endpoint.
+func TestEndpointsFromTheEnvironmentAreKept(t *testing.T) {
+	e := newEnv(t)
+	overrides := e.app.endpoints
+	e.app.endpoints = nil
+	load := e.app.loadConfig
+	e.app.loadConfig = func(ctx context.Context, r, p string) (aws.Config, error) {
+		cfg, err := load(ctx, r, p)
+		cfg.BaseEndpoint = aws.String(overrides["SFN"])
+		return cfg, err
+	}
+	if code := e.run("run", "--instance", instanceA, "--state-machine", stateMachine); code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, e.err)
+	}
+	if calls := e.sfn.Calls("StartExecution"); len(calls) != 1 {
+		t.Fatalf("StartExecution reached the endpoint from the environment %d times, want 1", len(calls))
+	}
+}
+
 func TestRunWait(t *testing.T) {
 	tests := []struct {
 		name       string

@@ -328,11 +328,7 @@ func (a *app) liveEC2(ctx context.Context, g *globals) (*ec2.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ec2.NewFromConfig(cfg, func(o *ec2.Options) {
-		if u, ok := a.endpoints[ec2.ServiceID]; ok {
-			o.BaseEndpoint = aws.String(u)
-		}
-	}), nil
+	return ec2.NewFromConfig(cfg, func(o *ec2.Options) { a.overrideEndpoint(ec2.ServiceID, &o.BaseEndpoint) }), nil
 }
 
 // plan places each instance in turn with the workflow's steps and renders
