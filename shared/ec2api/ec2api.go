@@ -33,6 +33,47 @@ func Filter(name string, values ...string) ec2types.Filter {
 	return ec2types.Filter{Name: &name, Values: values}
 }
 
+// MaxFilterValues is the most filter values EC2 accepts in one Describe
+// request. Beyond it EC2 refuses the whole call with FilterLimitExceeded,
+// "The maximum number of filter values specified on a single call is 200"
+// (EC2 API reference, "Error codes for the Amazon EC2 API").
+const MaxFilterValues = 200
+
+// InChunks calls describe with the distinct values in chunks of at most
+// size, in order, and concatenates the answers, so that a filter built from
+// every candidate stays within MaxFilterValues however large the account;
+// up to size distinct values cost exactly one call. describe is typically an
+// ...AsList call whose only filter is the chunk, since EC2 counts the values
+// of every filter in the request, and filters on the resources' own ids, so
+// no two chunks describe the same resource. The first error stops it: a
+// partial answer would silently drop candidates.
+func InChunks[T any](values []string, size int, describe func(chunk []string) ([]T, error)) ([]T, error) {
+	if size < 1 {
+		return nil, fmt.Errorf("describing in chunks of %d values: the size must be at least 1", size)
+	}
+	seen := make(map[string]bool, len(values))
+	distinct := make([]string, 0, len(values))
+	for _, v := range values {
+		if !seen[v] {
+			seen[v] = true
+			distinct = append(distinct, v)
+		}
+	}
+	var out []T
+	for start := 0; start < len(distinct); start += size {
+		end := min(start+size, len(distinct))
+		items, err := describe(distinct[start:end])
+		if err != nil {
+			if len(distinct) <= size {
+				return nil, err // one call: the caller's context says it all
+			}
+			return nil, fmt.Errorf("describing values %d-%d of %d: %w", start+1, end, len(distinct), err)
+		}
+		out = append(out, items...)
+	}
+	return out, nil
+}
+
 // InstancesAsList returns every instance the query matches, across reservations and pages.
 func InstancesAsList(ctx context.Context, api ec2.DescribeInstancesAPIClient, in *ec2.DescribeInstancesInput) ([]ec2types.Instance, error) {
 	var out []ec2types.Instance

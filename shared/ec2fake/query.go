@@ -109,8 +109,17 @@ func (q query[T]) matches(v T) bool {
 	return true
 }
 
+// anyMatch reports whether any value matches any pattern. A pattern without
+// a wildcard is compared as it is, so that a filter of many ids (EC2 allows
+// 200) does not compile a regular expression per id and resource.
 func anyMatch(patterns, have []string) bool {
 	for _, p := range patterns {
+		if !strings.ContainsAny(p, "*?") {
+			if slices.Contains(have, p) {
+				return true
+			}
+			continue
+		}
 		re := wildcard(p)
 		for _, h := range have {
 			if re.MatchString(h) {

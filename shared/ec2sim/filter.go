@@ -15,7 +15,9 @@ import (
 // whether the resource type has that filter at all.
 type fields[T any] func(item T, name string) (values []string, known bool)
 
-// maxFilterValues is EC2's limit on filter values in one request.
+// maxFilterValues is EC2's limit on filter values in one request, all its
+// filters counted: beyond it EC2 answers FilterLimitExceeded, "The maximum
+// number of filter values specified on a single call is 200".
 const maxFilterValues = 200
 
 // filterItems keeps the items every filter matches: filters are ANDed,

@@ -2,6 +2,7 @@ package ec2sim_test
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"testing"
 
@@ -267,6 +268,81 @@ func TestBadQueries(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFilterValueLimit checks EC2's limit of 200 filter values in one
+// call, counted over all the call's filters, and that ec2api.InChunks
+// keeps a longer list of ids within it.
+func TestFilterValueLimit(t *testing.T) {
+	snap := load(t, "full-sensor.json")
+	sim := ec2sim.New(snap, ec2sim.Options{})
+	client := start(t, sim)
+	ctx := context.Background()
+	eni := *snap.NetworkInterfaces[0].NetworkInterfaceId
+	// missing are n ids of the kind prefix names that the account does not hold.
+	missing := func(prefix string, n int) []string {
+		var ids []string
+		for i := 1; i <= n; i++ {
+			ids = append(ids, fmt.Sprintf("%s-%017x", prefix, i))
+		}
+		return ids
+	}
+	// withENI is the snapshot's first interface and n-1 that do not exist.
+	withENI := func(n int) []string { return append([]string{eni}, missing("eni", n-1)...) }
+	describe := func(filters ...ec2types.Filter) ([]ec2types.NetworkInterface, error) {
+		return ec2api.NetworkInterfacesAsList(ctx, client, &ec2.DescribeNetworkInterfacesInput{Filters: filters})
+	}
+	tests := []struct {
+		name     string
+		filters  []ec2types.Filter
+		wantCode string
+	}{
+		{name: "200 values in one filter are accepted", filters: []ec2types.Filter{ec2api.Filter("network-interface-id", withENI(200)...)}},
+		{name: "201 values in one filter are FilterLimitExceeded", filters: []ec2types.Filter{ec2api.Filter("network-interface-id", withENI(201)...)},
+			wantCode: awserr.FilterLimitExceeded},
+		{name: "the limit counts the values of every filter in the call", filters: []ec2types.Filter{
+			ec2api.Filter("network-interface-id", withENI(150)...), ec2api.Filter("group-id", missing("sg", 51)...)},
+			wantCode: awserr.FilterLimitExceeded},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := describe(tc.filters...)
+			if tc.wantCode == "" {
+				if err != nil {
+					t.Fatalf("describing: %v", err)
+				}
+				if len(got) != 1 || *got[0].NetworkInterfaceId != eni {
+					t.Errorf("described %d interfaces, want only %s", len(got), eni)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("want %s, got %d interfaces", tc.wantCode, len(got))
+			}
+			if c := code(t, err); c != tc.wantCode {
+				t.Errorf("code = %s, want %s (%v)", c, tc.wantCode, err)
+			}
+			if s := status(t, err); s != 400 {
+				t.Errorf("HTTP status = %d, want 400", s)
+			}
+		})
+	}
+
+	t.Run("InChunks describes 401 ids in three calls within the limit", func(t *testing.T) {
+		before := sim.Calls()["DescribeNetworkInterfaces"]
+		got, err := ec2api.InChunks(withENI(401), ec2api.MaxFilterValues, func(chunk []string) ([]ec2types.NetworkInterface, error) {
+			return describe(ec2api.Filter("network-interface-id", chunk...))
+		})
+		if err != nil {
+			t.Fatalf("describing in chunks: %v", err)
+		}
+		if len(got) != 1 || *got[0].NetworkInterfaceId != eni {
+			t.Errorf("described %d interfaces, want only %s", len(got), eni)
+		}
+		if n := sim.Calls()["DescribeNetworkInterfaces"] - before; n != 3 {
+			t.Errorf("DescribeNetworkInterfaces called %d times, want 3", n)
+		}
+	})
 }
 
 // TestPaging walks every page with the SDK's paginators (through the

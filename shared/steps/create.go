@@ -33,9 +33,9 @@ const (
 
 // PickLeastLoaded drops full sensors and picks the one with the fewest
 // sessions, preferring the source's zone. One DescribeTrafficMirrorSessions
-// with a traffic-mirror-target-id filter counts the sessions of every
-// remaining candidate. The chosen sensor becomes TargetID and the only
-// candidate left.
+// with a traffic-mirror-target-id filter (one per 200 sensors) counts the
+// sessions of every remaining candidate. The chosen sensor becomes TargetID
+// and the only candidate left.
 func (h *Handlers) PickLeastLoaded(ctx context.Context, p workflow.Placement) (workflow.Placement, error) {
 	const step = workflow.StepPickLeastLoaded
 	if decided(p) {
@@ -48,8 +48,10 @@ func (h *Handlers) PickLeastLoaded(ctx context.Context, p workflow.Placement) (w
 	if len(ids) == 0 {
 		return filtered(p, step, nil, nil, "")
 	}
-	sessions, err := ec2api.TrafficMirrorSessionsAsList(ctx, h.EC2, &ec2.DescribeTrafficMirrorSessionsInput{
-		Filters: []ec2types.Filter{ec2api.Filter("traffic-mirror-target-id", ids...)},
+	sessions, err := ec2api.InChunks(ids, ec2api.MaxFilterValues, func(chunk []string) ([]ec2types.TrafficMirrorSession, error) {
+		return ec2api.TrafficMirrorSessionsAsList(ctx, h.EC2, &ec2.DescribeTrafficMirrorSessionsInput{
+			Filters: []ec2types.Filter{ec2api.Filter("traffic-mirror-target-id", chunk...)},
+		})
 	})
 	if err != nil {
 		return fail(p, workflow.StepReport{Step: step}, steperr.FromEC2("describing the sensors' traffic mirror sessions", err))

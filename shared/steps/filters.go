@@ -44,9 +44,9 @@ func (h *Handlers) FilterByAvailabilityZone(_ context.Context, p workflow.Placem
 // FilterBySecurityGroup keeps the sensors whose security groups admit VXLAN
 // (UDP 4789) from the source's address. It describes the groups of every
 // candidate in one DescribeSecurityGroups (group-id filter, so a deleted
-// group rejects its sensor rather than failing the call) and fetches with
-// GetManagedPrefixListEntries only the prefix lists a VXLAN-capable rule
-// names, one call per list since EC2 has no batch form.
+// group rejects its sensor rather than failing the call; one per 200 groups)
+// and fetches with GetManagedPrefixListEntries only the prefix lists a
+// VXLAN-capable rule names, one call per list since EC2 has no batch form.
 func (h *Handlers) FilterBySecurityGroup(ctx context.Context, p workflow.Placement) (workflow.Placement, error) {
 	const step = workflow.StepFilterBySG
 	if decided(p) {
@@ -62,8 +62,10 @@ func (h *Handlers) FilterBySecurityGroup(ctx context.Context, p workflow.Placeme
 	var groups []ec2types.SecurityGroup
 	if groupIDs = sortedUnique(groupIDs); len(groupIDs) > 0 {
 		var err error
-		groups, err = ec2api.SecurityGroupsAsList(ctx, h.EC2, &ec2.DescribeSecurityGroupsInput{
-			Filters: []ec2types.Filter{ec2api.Filter("group-id", groupIDs...)},
+		groups, err = ec2api.InChunks(groupIDs, ec2api.MaxFilterValues, func(chunk []string) ([]ec2types.SecurityGroup, error) {
+			return ec2api.SecurityGroupsAsList(ctx, h.EC2, &ec2.DescribeSecurityGroupsInput{
+				Filters: []ec2types.Filter{ec2api.Filter("group-id", chunk...)},
+			})
 		})
 		if err != nil {
 			return fail(p, workflow.StepReport{Step: step}, steperr.FromEC2("describing the sensors' security groups", err))
@@ -87,9 +89,9 @@ func (h *Handlers) FilterBySecurityGroup(ctx context.Context, p workflow.Placeme
 
 // FilterByNetworkACL keeps the sensors whose path from the source the
 // network ACLs allow, both ways across the subnet boundary. One
-// DescribeNetworkAcls with a vpc-id filter brings every ACL of the VPCs
-// involved, default ACLs included, which is what a subnet without an
-// explicit association uses.
+// DescribeNetworkAcls with a vpc-id filter (one per 200 VPCs) brings every
+// ACL of the VPCs involved, default ACLs included, which is what a subnet
+// without an explicit association uses.
 func (h *Handlers) FilterByNetworkACL(ctx context.Context, p workflow.Placement) (workflow.Placement, error) {
 	const step = workflow.StepFilterByNACL
 	if decided(p) {
@@ -105,8 +107,10 @@ func (h *Handlers) FilterByNetworkACL(ctx context.Context, p workflow.Placement)
 	var acls []ec2types.NetworkAcl
 	if vpcIDs = sortedUnique(vpcIDs); len(vpcIDs) > 0 {
 		var err error
-		acls, err = ec2api.NetworkAclsAsList(ctx, h.EC2, &ec2.DescribeNetworkAclsInput{
-			Filters: []ec2types.Filter{ec2api.Filter("vpc-id", vpcIDs...)},
+		acls, err = ec2api.InChunks(vpcIDs, ec2api.MaxFilterValues, func(chunk []string) ([]ec2types.NetworkAcl, error) {
+			return ec2api.NetworkAclsAsList(ctx, h.EC2, &ec2.DescribeNetworkAclsInput{
+				Filters: []ec2types.Filter{ec2api.Filter("vpc-id", chunk...)},
+			})
 		})
 		if err != nil {
 			return fail(p, workflow.StepReport{Step: step}, steperr.FromEC2("describing the network ACLs", err))

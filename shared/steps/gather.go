@@ -24,7 +24,8 @@ import (
 // DescribeInstances for the instances behind them, whose types set the
 // sensors' capacity. Filters rather than ID lists are used for the batch
 // lookups so that one vanished resource becomes a rejection of its sensor
-// instead of a NotFound for the whole call.
+// instead of a NotFound for the whole call. A filter of more than
+// ec2api.MaxFilterValues ids takes one call per 200.
 func (h *Handlers) GatherCandidates(ctx context.Context, p workflow.Placement) (workflow.Placement, error) {
 	const step = workflow.StepGatherCandidates
 	if decided(p) {
@@ -34,11 +35,7 @@ func (h *Handlers) GatherCandidates(ctx context.Context, p workflow.Placement) (
 		return fail(p, workflow.StepReport{}, err)
 	}
 
-	in := &ec2.DescribeTrafficMirrorTargetsInput{}
-	if len(h.Config.TargetIDs) > 0 {
-		in.Filters = []ec2types.Filter{ec2api.Filter("traffic-mirror-target-id", sortedUnique(h.Config.TargetIDs)...)}
-	}
-	all, err := ec2api.TrafficMirrorTargetsAsList(ctx, h.EC2, in)
+	all, err := h.describeTargets(ctx)
 	if err != nil {
 		return fail(p, workflow.StepReport{Step: step}, steperr.FromEC2("describing traffic mirror targets", err))
 	}
@@ -63,8 +60,10 @@ func (h *Handlers) GatherCandidates(ctx context.Context, p workflow.Placement) (
 	}
 	var enis []ec2types.NetworkInterface
 	if eniIDs = sortedUnique(eniIDs); len(eniIDs) > 0 {
-		enis, err = ec2api.NetworkInterfacesAsList(ctx, h.EC2, &ec2.DescribeNetworkInterfacesInput{
-			Filters: []ec2types.Filter{ec2api.Filter("network-interface-id", eniIDs...)},
+		enis, err = ec2api.InChunks(eniIDs, ec2api.MaxFilterValues, func(chunk []string) ([]ec2types.NetworkInterface, error) {
+			return ec2api.NetworkInterfacesAsList(ctx, h.EC2, &ec2.DescribeNetworkInterfacesInput{
+				Filters: []ec2types.Filter{ec2api.Filter("network-interface-id", chunk...)},
+			})
 		})
 		if err != nil {
 			return fail(p, workflow.StepReport{Step: step}, steperr.FromEC2("describing the sensors' network interfaces", err))
@@ -78,8 +77,10 @@ func (h *Handlers) GatherCandidates(ctx context.Context, p workflow.Placement) (
 	}
 	var instances []ec2types.Instance
 	if instanceIDs = sortedUnique(instanceIDs); len(instanceIDs) > 0 {
-		instances, err = ec2api.InstancesAsList(ctx, h.EC2, &ec2.DescribeInstancesInput{
-			Filters: []ec2types.Filter{ec2api.Filter("instance-id", instanceIDs...)},
+		instances, err = ec2api.InChunks(instanceIDs, ec2api.MaxFilterValues, func(chunk []string) ([]ec2types.Instance, error) {
+			return ec2api.InstancesAsList(ctx, h.EC2, &ec2.DescribeInstancesInput{
+				Filters: []ec2types.Filter{ec2api.Filter("instance-id", chunk...)},
+			})
 		})
 		if err != nil {
 			return fail(p, workflow.StepReport{Step: step}, steperr.FromEC2("describing the sensors' instances", err))
@@ -89,6 +90,19 @@ func (h *Handlers) GatherCandidates(ctx context.Context, p workflow.Placement) (
 	sensors, unresolved := placement.ResolveSensors(targets, enis, instances)
 	rejected = append(rejected, unresolved...)
 	return filtered(p, step, sensors, rejected, h.gatherNote(sensors))
+}
+
+// describeTargets lists the traffic mirror targets that may be sensors: the
+// configured TargetIds, by filter, or else every target in the account.
+func (h *Handlers) describeTargets(ctx context.Context) ([]ec2types.TrafficMirrorTarget, error) {
+	if len(h.Config.TargetIDs) == 0 {
+		return ec2api.TrafficMirrorTargetsAsList(ctx, h.EC2, &ec2.DescribeTrafficMirrorTargetsInput{})
+	}
+	return ec2api.InChunks(sortedUnique(h.Config.TargetIDs), ec2api.MaxFilterValues, func(chunk []string) ([]ec2types.TrafficMirrorTarget, error) {
+		return ec2api.TrafficMirrorTargetsAsList(ctx, h.EC2, &ec2.DescribeTrafficMirrorTargetsInput{
+			Filters: []ec2types.Filter{ec2api.Filter("traffic-mirror-target-id", chunk...)},
+		})
+	})
 }
 
 // missingTargets rejects each configured target id EC2 did not describe, so
