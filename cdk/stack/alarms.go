@@ -12,7 +12,7 @@ import (
 func (s *Stack) alarms() {
 	period := awscdk.Duration_Minutes(jsii.Number(5))
 	awscloudwatch.NewAlarm(s.Stack, jsii.String("DeadLetterQueueNotEmpty"), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String("A placement failed and its dead-letter message waits on the queue: run mirrorctl dlq."),
+		AlarmDescription: jsii.String("A placement failed, or EventBridge could not start one, and its dead-letter message waits on the queue: run mirrorctl failures."),
 		Metric: s.DeadLetterQueue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
 			Period:    period,
 			Statistic: jsii.String("Maximum"),

@@ -39,9 +39,10 @@ func (s *Stack) suppressions() {
 
 	cdknag.NagSuppressions_AddResourceSuppressions(s.DeadLetterQueue, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-SQS3"),
-		Reason: jsii.String("This queue is itself the dead-letter destination of the placement state machine: " +
-			"a person reads it with mirrorctl dlq and deletes what was retried, so no consumer fails on its messages " +
-			"and a second-level dead-letter queue would receive nothing."),
+		Reason: jsii.String("This queue is itself the dead-letter destination of the placement state machine and of " +
+			"the EventBridge rule's target: a person reads it with mirrorctl failures and retry --from-dlq, which " +
+			"deletes what was retried, so no consumer fails on its messages and a second-level dead-letter queue " +
+			"would receive nothing."),
 	}}, jsii.Bool(true))
 }
 

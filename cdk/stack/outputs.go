@@ -12,7 +12,7 @@ func (s *Stack) outputs() {
 		Value:       s.StateMachine.StateMachineArn(),
 	})
 	awscdk.NewCfnOutput(s.Stack, jsii.String(OutputDeadLetterQueueURL), &awscdk.CfnOutputProps{
-		Description: jsii.String("The dead-letter queue mirrorctl dlq reads."),
+		Description: jsii.String("The dead-letter queue mirrorctl failures and retry --from-dlq read."),
 		Value:       s.DeadLetterQueue.QueueUrl(),
 	})
 	awscdk.NewCfnOutput(s.Stack, jsii.String(OutputDeadLetterQueueARN), &awscdk.CfnOutputProps{

@@ -3,6 +3,7 @@ package stack_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -197,11 +198,59 @@ func TestRuleStartsAPlacementForEveryInstanceEnteringRunning(t *testing.T) {
 		},
 		// The event itself is the execution input: no Input, InputPath or InputTransformer.
 		"Targets": []any{assertions.Match_ObjectEquals(&map[string]any{
-			"Arn":     map[string]any{"Ref": sm},
-			"Id":      assertions.Match_AnyValue(),
-			"RoleArn": assertions.Match_AnyValue(),
+			"Arn":              map[string]any{"Ref": sm},
+			"Id":               assertions.Match_AnyValue(),
+			"RoleArn":          assertions.Match_AnyValue(),
+			"DeadLetterConfig": assertions.Match_AnyValue(),
+			"RetryPolicy":      assertions.Match_AnyValue(),
 		})},
 	})
+}
+
+func TestAnEventTheRuleCannotDeliverGoesToTheStateMachinesDeadLetterQueue(t *testing.T) {
+	queue := onlyID(t, tagged, "AWS::SQS::Queue")
+	hasProps(t, tagged.assertions, jsii.String("AWS::Events::Rule"), &map[string]any{
+		"Targets": []any{assertions.Match_ObjectLike(&map[string]any{
+			"DeadLetterConfig": map[string]any{"Arn": map[string]any{"Fn::GetAtt": []any{queue, "Arn"}}},
+			"RetryPolicy": map[string]any{
+				"MaximumRetryAttempts":     stack.TriggerRetryAttempts,
+				"MaximumEventAgeInSeconds": stack.TriggerMaxEventAgeMinutes * 60,
+			},
+		})},
+	})
+}
+
+// TestOnlyTheRuleMaySendToTheDeadLetterQueue reads every queue policy on the
+// dead-letter queue: the one Allow is sqs:SendMessage for EventBridge, on
+// this queue, from this stack's rule (aws:SourceArn), so no other rule of
+// the account can fill the queue. The state machine sends through its role.
+func TestOnlyTheRuleMaySendToTheDeadLetterQueue(t *testing.T) {
+	queue := onlyID(t, tagged, "AWS::SQS::Queue")
+	rule := onlyID(t, tagged, "AWS::Events::Rule")
+	var allows []any
+	for _, id := range tagged.tmpl.LogicalIDs("AWS::SQS::QueuePolicy") {
+		props := tagged.tmpl.Resources[id].Properties
+		if !slices.ContainsFunc(props["Queues"].([]any), func(q any) bool { return cmp.Equal(q, map[string]any{"Ref": queue}) }) {
+			continue
+		}
+		for _, raw := range props["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			st := maps.Clone(raw.(map[string]any)) // the template is shared by every test
+			if st["Effect"] == "Allow" {
+				delete(st, "Sid")
+				allows = append(allows, st)
+			}
+		}
+	}
+	want := []any{map[string]any{
+		"Effect":    "Allow",
+		"Principal": map[string]any{"Service": "events.amazonaws.com"},
+		"Action":    "sqs:SendMessage",
+		"Resource":  map[string]any{"Fn::GetAtt": []any{queue, "Arn"}},
+		"Condition": map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": map[string]any{"Fn::GetAtt": []any{rule, "Arn"}}}},
+	}}
+	if diff := cmp.Diff(want, allows); diff != "" {
+		t.Errorf("Allow statements of the dead-letter queue's policy (-want +got):\n%s", diff)
+	}
 }
 
 func TestDeadLetterQueueIsEncryptedTLSOnlyAndKeepsMessagesFourteenDays(t *testing.T) {

@@ -17,8 +17,10 @@ import (
 const DeadLetterRetentionDays = 14
 
 // deadLetterQueue is where the state machine sends a workflow.DeadLetter for
-// every placement it could not make. SQS-managed encryption needs no key
-// policy for Step Functions to send; enforceSSL denies plain-HTTP access.
+// every placement it could not make, and where the EventBridge rule sends an
+// event it could not start an execution for (see trigger). SQS-managed
+// encryption needs no key policy for Step Functions or EventBridge to send;
+// enforceSSL denies plain-HTTP access.
 func (s *Stack) deadLetterQueue() {
 	s.DeadLetterQueue = awssqs.NewQueue(s.Stack, jsii.String("DeadLetterQueue"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,

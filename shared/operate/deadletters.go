@@ -3,8 +3,10 @@ package operate
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,19 +17,62 @@ import (
 )
 
 // DeadLetterMessage is one message of the dead-letter queue with what SQS
-// says about it.
+// says about it. The queue has two senders: the state machine's dead-letter
+// path, whose body is a workflow.DeadLetter, and the EventBridge rule's
+// target, whose body is the event it could not start an execution for.
 type DeadLetterMessage struct {
 	MessageID     string
 	ReceiptHandle string
-	// SentAt is when the state machine sent it: when the placement failed.
+	// SentAt is when the state machine or EventBridge sent it: when the
+	// placement failed, or when EventBridge gave up starting it.
 	SentAt       time.Time
 	ReceiveCount int
-	Letter       workflow.DeadLetter
-	// DecodeErr is set when the body is not a workflow.DeadLetter; the
-	// message is still listed, so nothing in the queue goes unseen.
+	// Letter is the body, or for an event EventBridge could not deliver the
+	// letter made from it (see Undelivered), so that both kinds are listed
+	// and retried alike.
+	Letter workflow.DeadLetter
+	// Undelivered is set when EventBridge sent the message.
+	Undelivered *UndeliveredEvent
+	// DecodeErr is set when the body is neither a workflow.DeadLetter nor an
+	// event; the message is still listed, so nothing in the queue goes unseen.
 	DecodeErr error
 	Body      string
 }
+
+// StepStartExecution is the step a failure names when the EventBridge rule
+// could not start an execution for an event: no state of the workflow ran,
+// EventBridge's own StartExecution call failed.
+const StepStartExecution = "StartExecution"
+
+// The message attributes EventBridge sets on every event it sends to a
+// target's dead-letter queue (EventBridge User Guide, "Using dead-letter
+// queues to process undelivered events"). It also sets RETRY_ATTEMPTS and,
+// when the retry policy ran out, EXHAUSTED_RETRY_CONDITION.
+const (
+	AttributeRuleARN      = "RULE_ARN"
+	AttributeTargetARN    = "TARGET_ARN"
+	AttributeErrorCode    = "ERROR_CODE"
+	AttributeErrorMessage = "ERROR_MESSAGE"
+)
+
+// undeliveredAttributes are the message attributes ReceiveMessage asks for:
+// SQS returns none that are not named.
+var undeliveredAttributes = []string{AttributeRuleARN, AttributeTargetARN, AttributeErrorCode, AttributeErrorMessage}
+
+// UndeliveredEvent is what EventBridge says about an event it could not
+// deliver to the state machine: the rule, the target, and StartExecution's
+// error (ErrorCode is EventBridge's: THROTTLING, NO_PERMISSIONS,
+// NO_RESOURCE...).
+type UndeliveredEvent struct {
+	RuleARN      string `json:"ruleArn,omitempty"`
+	TargetARN    string `json:"targetArn,omitempty"`
+	ErrorCode    string `json:"errorCode,omitempty"`
+	ErrorMessage string `json:"errorMessage,omitempty"`
+}
+
+// noErrorMessage is the reason of an undelivered event whose message carries
+// no ERROR_MESSAGE attribute.
+const noErrorMessage = "EventBridge could not start an execution for this event"
 
 // PeekVisibility is the visibility timeout a peek receives with. The SDK
 // leaves a zero VisibilityTimeout out of ReceiveMessage, so SQS would apply
@@ -131,6 +176,7 @@ func receive(ctx context.Context, api Queue, queueURL string, limit int, visibil
 				sqstypes.MessageSystemAttributeNameSentTimestamp,
 				sqstypes.MessageSystemAttributeNameApproximateReceiveCount,
 			},
+			MessageAttributeNames: undeliveredAttributes,
 		})
 		if err != nil {
 			return out, fmt.Errorf("receiving from the dead-letter queue %s: %w", queueURL, Explain(err))
@@ -164,8 +210,86 @@ func decodeMessage(m sqstypes.Message) DeadLetterMessage {
 	if n, err := strconv.Atoi(m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)]); err == nil {
 		d.ReceiveCount = n
 	}
+	if u, ok := undelivered(m); ok {
+		d.Undelivered = u
+		d.Letter, d.DecodeErr = eventLetter(d.Body, u)
+		if d.DecodeErr != nil {
+			// Still a failed StartExecution, though nothing else is known.
+			d.Letter = workflow.DeadLetter{Step: StepStartExecution, Error: u.ErrorCode}
+			d.DecodeErr = fmt.Errorf("decoding dead-letter message %s, an event EventBridge could not deliver (%s: %s): %w",
+				d.MessageID, u.ErrorCode, u.ErrorMessage, d.DecodeErr)
+		}
+		return d
+	}
 	if err := json.Unmarshal([]byte(d.Body), &d.Letter); err != nil {
 		d.DecodeErr = fmt.Errorf("decoding dead-letter message %s: %w", d.MessageID, err)
 	}
 	return d
+}
+
+// undelivered reports whether EventBridge sent m, and what it said: the
+// message carries EventBridge's attributes, or its body is an event (a
+// workflow.DeadLetter has neither a detail-type nor a source).
+func undelivered(m sqstypes.Message) (*UndeliveredEvent, bool) {
+	attr := func(name string) (string, bool) {
+		v, ok := m.MessageAttributes[name]
+		return aws.ToString(v.StringValue), ok
+	}
+	u := &UndeliveredEvent{}
+	found := false
+	for name, field := range map[string]*string{
+		AttributeRuleARN: &u.RuleARN, AttributeTargetARN: &u.TargetARN,
+		AttributeErrorCode: &u.ErrorCode, AttributeErrorMessage: &u.ErrorMessage,
+	} {
+		v, ok := attr(name)
+		*field, found = v, found || ok
+	}
+	if found {
+		return u, true
+	}
+	var ev struct {
+		DetailType *string `json:"detail-type"`
+		Source     string  `json:"source"`
+	}
+	if json.Unmarshal([]byte(aws.ToString(m.Body)), &ev) != nil {
+		return nil, false
+	}
+	return u, ev.DetailType != nil || ev.Source == workflow.EventSourceEC2
+}
+
+// eventLetter is the dead-letter letter of an event EventBridge could not
+// deliver: step StartExecution, the instance from the event's detail, the
+// event as the input, and EventBridge's error code and message as the error
+// and its cause (plain text, which workflow.ParseCause reads as the message).
+// There was no execution, so ExecutionID is empty.
+func eventLetter(body string, u *UndeliveredEvent) (workflow.DeadLetter, error) {
+	raw := []byte(strings.TrimSpace(body))
+	if len(raw) == 0 || raw[0] != '{' {
+		return workflow.DeadLetter{}, errors.New("the body is not a JSON object")
+	}
+	var ev struct {
+		Time   string          `json:"time"`
+		Detail json.RawMessage `json:"detail"`
+	}
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return workflow.DeadLetter{}, fmt.Errorf("decoding the event: %w", err)
+	}
+	var detail workflow.StateChangeDetail
+	if len(ev.Detail) > 0 {
+		if err := json.Unmarshal(ev.Detail, &detail); err != nil {
+			return workflow.DeadLetter{}, fmt.Errorf("decoding the event's detail: %w", err)
+		}
+	}
+	cause := u.ErrorMessage
+	if cause == "" {
+		cause = noErrorMessage
+	}
+	return workflow.DeadLetter{
+		Step:       StepStartExecution,
+		InstanceID: detail.InstanceID,
+		Input:      json.RawMessage(raw),
+		Error:      u.ErrorCode,
+		Cause:      cause,
+		StartTime:  ev.Time,
+	}, nil
 }

@@ -73,7 +73,9 @@ func FailedExecutionsSince(ctx context.Context, api sfn.ListExecutionsAPIClient,
 func TraceUnexplained(ctx context.Context, api sfn.GetExecutionHistoryAPIClient, execs []FailedExecution, letters []DeadLetterMessage) error {
 	explained := map[string]bool{}
 	for _, m := range letters {
-		explained[m.Letter.ExecutionID] = true
+		if m.Letter.ExecutionID != "" {
+			explained[m.Letter.ExecutionID] = true
+		}
 	}
 	for i := range execs {
 		if explained[execs[i].ARN] {
@@ -91,10 +93,18 @@ func TraceUnexplained(ctx context.Context, api sfn.GetExecutionHistoryAPIClient,
 // FailureRows makes one row per instance from failed executions and
 // dead-letter messages, newest first. An execution and the message it sent
 // are one failure; the row shows an instance's latest failure and counts
-// the others. A failure with no instance (its input was rejected) gets a row
-// of its own.
+// the others. A failure with no instance (its input was rejected, or its
+// message is unreadable) gets a row of its own, per execution or, when there
+// was none, per message. An event EventBridge could not deliver has no
+// execution: its row names StepStartExecution.
 func FailureRows(execs []FailedExecution, letters []DeadLetterMessage) []Failure {
-	var all []Failure
+	// key says which failures share a row: the instance, or else the
+	// execution, or else the message.
+	type keyed struct {
+		key string
+		f   Failure
+	}
+	var all []keyed
 	byARN := map[string]int{}
 	for _, m := range letters {
 		l := m.Letter
@@ -109,15 +119,23 @@ func FailureRows(execs []FailedExecution, letters []DeadLetterMessage) []Failure
 		if m.DecodeErr != nil {
 			f.Error, f.Reason = "unreadable message", fmt.Sprintf("message %s: %v", m.MessageID, m.DecodeErr)
 		}
+		key := f.InstanceID
+		switch {
+		case key != "":
+		case f.ExecutionARN != "":
+			key = "execution " + f.ExecutionARN
+		default:
+			key = "message " + m.MessageID
+		}
 		if f.ExecutionARN != "" {
 			byARN[f.ExecutionARN] = len(all)
 		}
-		all = append(all, f)
+		all = append(all, keyed{key, f})
 	}
 	for _, e := range execs {
 		if i, ok := byARN[e.ARN]; ok {
 			if !e.StopTime.IsZero() {
-				all[i].When = e.StopTime
+				all[i].f.When = e.StopTime
 			}
 			continue
 		}
@@ -128,28 +146,29 @@ func FailureRows(execs []FailedExecution, letters []DeadLetterMessage) []Failure
 		if t := e.Trace; t != nil {
 			f.InstanceID, f.Step, f.Error, f.Reason = t.InstanceID, t.FailedStep, t.Error, t.Reason
 		}
-		all = append(all, f)
-	}
-	sort.SliceStable(all, func(i, j int) bool {
-		if !all[i].When.Equal(all[j].When) {
-			return all[i].When.After(all[j].When)
-		}
-		return all[i].InstanceID < all[j].InstanceID
-	})
-	var rows []Failure
-	index := map[string]int{}
-	for _, f := range all {
 		key := f.InstanceID
 		if key == "" {
 			key = "execution " + f.ExecutionARN
 		}
-		if i, ok := index[key]; ok {
+		all = append(all, keyed{key, f})
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		if !all[i].f.When.Equal(all[j].f.When) {
+			return all[i].f.When.After(all[j].f.When)
+		}
+		return all[i].f.InstanceID < all[j].f.InstanceID
+	})
+	var rows []Failure
+	index := map[string]int{}
+	for _, k := range all {
+		if i, ok := index[k.key]; ok {
 			rows[i].Failures++
-			rows[i].InQueue = rows[i].InQueue || f.InQueue
+			rows[i].InQueue = rows[i].InQueue || k.f.InQueue
 			continue
 		}
+		f := k.f
 		f.Failures = 1
-		index[key] = len(rows)
+		index[k.key] = len(rows)
 		rows = append(rows, f)
 	}
 	if rows == nil {
