@@ -103,7 +103,7 @@ func (e *env) withFailure() *env {
 		e.t.Fatal(err)
 	}
 	for _, m := range msgs {
-		e.sqs.add(m.MessageID, string(m.Body), m.SentTimestamp)
+		e.sqs.add(m.MessageID, string(m.Body), m.SentTimestamp, nil)
 	}
 	return e
 }
