@@ -6,11 +6,13 @@
 // counts every call per action, so a test can check that a step calls only
 // the EC2 actions its IAM role grants and how often.
 //
-// It is fed from the same ec2types structs an account snapshot holds
-// (Seed decodes the merged output of the aws ec2 describe-* commands).
+// It is fed from an account snapshot (shared/snapshot), the same ec2types
+// structs the EC2 simulator serves.
 package ec2fake
 
 import (
+	"github.com/mirrorflow/mirrorflow/shared/snapshot"
+
 	"context"
 	"fmt"
 	"maps"
@@ -39,24 +41,6 @@ const (
 
 // DefaultOwnerID is the account the fake's new sessions belong to.
 const DefaultOwnerID = "123456789012"
-
-// Seed is an account's resources as the AWS CLI prints them: decode a
-// snapshot document into it with encoding/json and hand it to Load. Keys the
-// fake does not model (Config, TrafficMirrorFilters' rules...) are ignored.
-type Seed struct {
-	Reservations          []ec2types.Reservation          `json:"Reservations"`
-	InstanceTypes         []ec2types.InstanceTypeInfo     `json:"InstanceTypes"`
-	NetworkInterfaces     []ec2types.NetworkInterface     `json:"NetworkInterfaces"`
-	SecurityGroups        []ec2types.SecurityGroup        `json:"SecurityGroups"`
-	NetworkACLs           []ec2types.NetworkAcl           `json:"NetworkAcls"`
-	Subnets               []ec2types.Subnet               `json:"Subnets"`
-	TrafficMirrorTargets  []ec2types.TrafficMirrorTarget  `json:"TrafficMirrorTargets"`
-	TrafficMirrorFilters  []ec2types.TrafficMirrorFilter  `json:"TrafficMirrorFilters"`
-	TrafficMirrorSessions []ec2types.TrafficMirrorSession `json:"TrafficMirrorSessions"`
-	ManagedPrefixLists    []ec2types.ManagedPrefixList    `json:"ManagedPrefixLists"`
-	// PrefixListEntries maps a prefix list id to its entries.
-	PrefixListEntries map[string][]ec2types.PrefixListEntry `json:"PrefixListEntries"`
-}
 
 // EC2 is the fake. The zero value is not usable; call New.
 type EC2 struct {
@@ -189,8 +173,9 @@ func (f *EC2) FailNextWithMessage(action string, n int, code, message string) {
 	f.failures[action] = append(f.failures[action], failure{remaining: n, code: code, message: message})
 }
 
-// Load adds the seed's resources to the account, replacing any with the same id.
-func (f *EC2) Load(s Seed) {
+// Load adds the snapshot's resources to the account, replacing any with the
+// same id. The snapshot's Config is the caller's to use.
+func (f *EC2) Load(s *snapshot.Snapshot) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, r := range s.Reservations {
@@ -205,7 +190,7 @@ func (f *EC2) Load(s Seed) {
 	}
 	putAll(f.interfaces, s.NetworkInterfaces, func(v ec2types.NetworkInterface) *string { return v.NetworkInterfaceId })
 	putAll(f.groups, s.SecurityGroups, func(v ec2types.SecurityGroup) *string { return v.GroupId })
-	putAll(f.acls, s.NetworkACLs, func(v ec2types.NetworkAcl) *string { return v.NetworkAclId })
+	putAll(f.acls, s.NetworkAcls, func(v ec2types.NetworkAcl) *string { return v.NetworkAclId })
 	putAll(f.subnets, s.Subnets, func(v ec2types.Subnet) *string { return v.SubnetId })
 	putAll(f.targets, s.TrafficMirrorTargets, func(v ec2types.TrafficMirrorTarget) *string { return v.TrafficMirrorTargetId })
 	putAll(f.filters, s.TrafficMirrorFilters, func(v ec2types.TrafficMirrorFilter) *string { return v.TrafficMirrorFilterId })
@@ -224,38 +209,40 @@ func (f *EC2) Load(s Seed) {
 func (f *EC2) AddInstances(instances ...ec2types.Instance) {
 	for _, inst := range instances {
 		rid := "r-" + deref(inst.InstanceId)
-		f.Load(Seed{Reservations: []ec2types.Reservation{{ReservationId: &rid, Instances: []ec2types.Instance{inst}}}})
+		f.Load(&snapshot.Snapshot{Reservations: []ec2types.Reservation{{ReservationId: &rid, Instances: []ec2types.Instance{inst}}}})
 	}
 }
 
 // AddNetworkInterfaces adds network interfaces.
 func (f *EC2) AddNetworkInterfaces(v ...ec2types.NetworkInterface) {
-	f.Load(Seed{NetworkInterfaces: v})
+	f.Load(&snapshot.Snapshot{NetworkInterfaces: v})
 }
 
 // AddSecurityGroups adds security groups.
-func (f *EC2) AddSecurityGroups(v ...ec2types.SecurityGroup) { f.Load(Seed{SecurityGroups: v}) }
+func (f *EC2) AddSecurityGroups(v ...ec2types.SecurityGroup) {
+	f.Load(&snapshot.Snapshot{SecurityGroups: v})
+}
 
 // AddNetworkACLs adds network ACLs.
-func (f *EC2) AddNetworkACLs(v ...ec2types.NetworkAcl) { f.Load(Seed{NetworkACLs: v}) }
+func (f *EC2) AddNetworkACLs(v ...ec2types.NetworkAcl) { f.Load(&snapshot.Snapshot{NetworkAcls: v}) }
 
 // AddSubnets adds subnets.
-func (f *EC2) AddSubnets(v ...ec2types.Subnet) { f.Load(Seed{Subnets: v}) }
+func (f *EC2) AddSubnets(v ...ec2types.Subnet) { f.Load(&snapshot.Snapshot{Subnets: v}) }
 
 // AddTrafficMirrorTargets adds traffic mirror targets.
 func (f *EC2) AddTrafficMirrorTargets(v ...ec2types.TrafficMirrorTarget) {
-	f.Load(Seed{TrafficMirrorTargets: v})
+	f.Load(&snapshot.Snapshot{TrafficMirrorTargets: v})
 }
 
 // AddTrafficMirrorFilters adds traffic mirror filters; CreateTrafficMirrorSession
 // refuses a filter id the account does not hold.
 func (f *EC2) AddTrafficMirrorFilters(v ...ec2types.TrafficMirrorFilter) {
-	f.Load(Seed{TrafficMirrorFilters: v})
+	f.Load(&snapshot.Snapshot{TrafficMirrorFilters: v})
 }
 
 // AddTrafficMirrorSessions adds existing sessions.
 func (f *EC2) AddTrafficMirrorSessions(v ...ec2types.TrafficMirrorSession) {
-	f.Load(Seed{TrafficMirrorSessions: v})
+	f.Load(&snapshot.Snapshot{TrafficMirrorSessions: v})
 }
 
 // AddPrefixList adds a managed prefix list with its CIDRs.
@@ -264,7 +251,7 @@ func (f *EC2) AddPrefixList(id string, cidrs ...string) {
 	for i := range cidrs {
 		entries[i] = ec2types.PrefixListEntry{Cidr: &cidrs[i]}
 	}
-	f.Load(Seed{PrefixListEntries: map[string][]ec2types.PrefixListEntry{id: entries}})
+	f.Load(&snapshot.Snapshot{PrefixListEntries: map[string][]ec2types.PrefixListEntry{id: entries}})
 }
 
 // Sessions returns the account's traffic mirror sessions, sorted by id.

@@ -1,9 +1,7 @@
 package placement
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -12,36 +10,22 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mirrorflow/mirrorflow/shared/config"
+	"github.com/mirrorflow/mirrorflow/shared/snapshot"
 )
 
-// snapshot is the part of an account snapshot (shared/snapshot-format.md)
-// placement reads; the CLI's PascalCase keys decode into ec2types as-is.
-type snapshot struct {
-	Config                config.Config
-	Reservations          []ec2types.Reservation
-	NetworkInterfaces     []ec2types.NetworkInterface
-	SecurityGroups        []ec2types.SecurityGroup
-	NetworkAcls           []ec2types.NetworkAcl
-	TrafficMirrorTargets  []ec2types.TrafficMirrorTarget
-	TrafficMirrorSessions []ec2types.TrafficMirrorSession
-	PrefixListEntries     map[string][]struct{ Cidr string }
-}
+// exampleAccount is the example account every package's tests share.
+const exampleAccount = "../../testdata/snapshots/three-zones.json"
 
-func loadSnapshot(t testing.TB, path string) snapshot {
+func loadSnapshot(t testing.TB, path string) *snapshot.Snapshot {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	s, err := snapshot.Load(path)
 	if err != nil {
-		t.Fatalf("reading snapshot: %v", err)
-	}
-	var s snapshot
-	if err := json.Unmarshal(data, &s); err != nil {
-		t.Fatalf("decoding snapshot %s: %v", path, err)
+		t.Fatal(err)
 	}
 	return s
 }
 
-func (s snapshot) instances() []ec2types.Instance {
+func instances(s *snapshot.Snapshot) []ec2types.Instance {
 	var out []ec2types.Instance
 	for _, r := range s.Reservations {
 		out = append(out, r.Instances...)
@@ -51,7 +35,7 @@ func (s snapshot) instances() []ec2types.Instance {
 
 // decide runs the steps of "What a placement must decide" in order for one
 // instance, as the workflow chains them, and renders the outcome.
-func decide(s snapshot, inst ec2types.Instance) string {
+func decide(s *snapshot.Snapshot, inst ec2types.Instance) string {
 	src, err := SourceFromInstance(inst)
 	if err != nil {
 		return "skipped: " + err.Error()
@@ -78,7 +62,7 @@ func decide(s snapshot, inst ec2types.Instance) string {
 	}
 	// A verdict names the filter that emptied the list, so a target
 	// rejected for a missing interface is not part of it.
-	sensors, _ := ResolveSensors(cands, s.NetworkInterfaces, s.instances())
+	sensors, _ := ResolveSensors(cands, s.NetworkInterfaces, instances(s))
 	steps := []struct {
 		name string
 		run  func([]Sensor) ([]Sensor, []Rejection)
@@ -88,7 +72,7 @@ func decide(s snapshot, inst ec2types.Instance) string {
 			pls := make(map[string][]string)
 			for _, id := range PrefixListsReferenced(in, s.SecurityGroups) {
 				for _, e := range s.PrefixListEntries[id] {
-					pls[id] = append(pls[id], e.Cidr)
+					pls[id] = append(pls[id], aws.ToString(e.Cidr))
 				}
 			}
 			return FilterBySecurityGroup(src, in, s.SecurityGroups, pls)
@@ -126,7 +110,7 @@ func reasons(rs []Rejection) string {
 	return strings.Join(ids, ", ")
 }
 
-// Names in testdata/three-zones.json, a copy of shared/scenarios/three-zones.json.
+// Names in testdata/snapshots/three-zones.json.
 const (
 	sensor0A = "tmt-f6de7f1f2d1b3a796" // us-east-1a, 3 sessions
 	sensor1B = "tmt-7273e72bf6fabc352" // us-east-1b, 1 session
@@ -135,12 +119,12 @@ const (
 )
 
 func TestThreeZonesScenario(t *testing.T) {
-	fillSensor := func(s *snapshot, targetID string) {
+	fillSensor := func(s *snapshot.Snapshot, targetID string) {
 		s.TrafficMirrorSessions = append(s.TrafficMirrorSessions, sessionsFrom(targetID, "eni-other-"+targetID, 10)...)
 	}
 	tests := []struct {
 		name   string
-		change func(*snapshot)
+		change func(*snapshot.Snapshot)
 		want   map[string]string
 	}{
 		{
@@ -157,7 +141,7 @@ func TestThreeZonesScenario(t *testing.T) {
 		},
 		{
 			name: "full same-zone sensors fall back to the least loaded sensor in another zone",
-			change: func(s *snapshot) {
+			change: func(s *snapshot.Snapshot) {
 				fillSensor(s, sensor0A)
 				fillSensor(s, sensor3A)
 			},
@@ -168,7 +152,7 @@ func TestThreeZonesScenario(t *testing.T) {
 		},
 		{
 			name: "LocalZoneOnly fails an instance whose zone's sensors are full",
-			change: func(s *snapshot) {
+			change: func(s *snapshot.Snapshot) {
 				fillSensor(s, sensor0A)
 				fillSensor(s, sensor3A)
 				s.Config.LocalZoneOnly = true
@@ -180,7 +164,7 @@ func TestThreeZonesScenario(t *testing.T) {
 		},
 		{
 			name: "sensor group without a UDP 4789 rule fails placement at the security-group step",
-			change: func(s *snapshot) {
+			change: func(s *snapshot.Snapshot) {
 				s.Config.LocalZoneOnly = true // one sensor per instance is left to reject
 				for i, g := range s.SecurityGroups {
 					if aws.ToString(g.GroupName) == "sg-sensor" {
@@ -195,7 +179,7 @@ func TestThreeZonesScenario(t *testing.T) {
 		},
 		{
 			name: "deny entry on the default ACL blocks the sensor subnets",
-			change: func(s *snapshot) {
+			change: func(s *snapshot.Snapshot) {
 				s.Config.LocalZoneOnly = true
 				s.NetworkAcls[0].Entries = append(s.NetworkAcls[0].Entries, entry(50, false, "17", "deny", "10.0.2.0/24", ports(4789, 4789)))
 			},
@@ -206,7 +190,7 @@ func TestThreeZonesScenario(t *testing.T) {
 		},
 		{
 			name: "explicit TargetIds restrict the candidates",
-			change: func(s *snapshot) {
+			change: func(s *snapshot.Snapshot) {
 				s.Config.TargetIDs = []string{sensor0A}
 			},
 			want: map[string]string{
@@ -219,12 +203,12 @@ func TestThreeZonesScenario(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := loadSnapshot(t, "testdata/three-zones.json")
+			s := loadSnapshot(t, exampleAccount)
 			if tt.change != nil {
-				tt.change(&s)
+				tt.change(s)
 			}
 			got := make(map[string]string)
-			for _, inst := range s.instances() {
+			for _, inst := range instances(s) {
 				id := aws.ToString(inst.InstanceId)
 				if _, ok := tt.want[id]; ok {
 					got[id] = decide(s, inst)
@@ -238,7 +222,7 @@ func TestThreeZonesScenario(t *testing.T) {
 }
 
 func TestThreeZonesSensorIsSkipped(t *testing.T) {
-	s := loadSnapshot(t, "testdata/three-zones.json")
+	s := loadSnapshot(t, exampleAccount)
 	var sensorENIs []string
 	for _, t := range s.TrafficMirrorTargets {
 		sensorENIs = append(sensorENIs, aws.ToString(t.NetworkInterfaceId))

@@ -1,10 +1,11 @@
 package steps
 
 import (
+	"github.com/mirrorflow/mirrorflow/shared/snapshot"
+
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,7 +23,7 @@ import (
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
 
-// Resources of testdata/three-zones.json, a VPC with app instances and one
+// Resources of testdata/snapshots/three-zones.json, a VPC with app instances and one
 // sensor per zone (two in us-east-1a), where app1 is already mirrored.
 const (
 	app0, app0ENI = "i-5202beb1625020651", "eni-7b8fba278842ef307" // us-east-1a, 10.0.0.25
@@ -39,26 +40,17 @@ const (
 	executionID   = "arn:aws:states:us-east-1:123456789012:execution:mirrorflow-placement:3f1c2a9e"
 )
 
-// scenario is testdata/three-zones.json decoded as the AWS CLI prints it.
-type scenario struct {
-	ec2fake.Seed
-	Config config.Config `json:"Config"`
-}
-
-// loadScenario returns a fake account holding the scenario and its configuration.
+// loadScenario returns a fake account holding the example account
+// (testdata/snapshots/three-zones.json) and its configuration.
 func loadScenario(t testing.TB) (*ec2fake.EC2, config.Config) {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "three-zones.json"))
+	snap, err := snapshot.Load(filepath.Join("..", "..", "testdata", "snapshots", "three-zones.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s scenario
-	if err := json.Unmarshal(raw, &s); err != nil {
-		t.Fatalf("decoding the scenario: %v", err)
-	}
 	fake := ec2fake.New()
-	fake.Load(s.Seed)
-	return fake, s.Config.WithDefaults()
+	fake.Load(snap)
+	return fake, *snap.Config
 }
 
 func startFor(instanceID string) workflow.Start {
