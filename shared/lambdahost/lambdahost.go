@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -127,11 +128,7 @@ func (h *Host) Endpoint() string { return "http://" + h.listener.Addr().String()
 func (h *Host) Invocations() map[string]int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := make(map[string]int, len(h.invokes))
-	for k, v := range h.invokes {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(h.invokes)
 }
 
 // InFlight returns how many of the named function's execution environments

@@ -1,8 +1,12 @@
 package placement
 
 import (
+	"testing"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // The tests share one source and one interface sensor in another subnet of
@@ -119,5 +123,24 @@ func session(id, targetID, eni string) ec2types.TrafficMirrorSession {
 		TrafficMirrorTargetId:  aws.String(targetID),
 		NetworkInterfaceId:     aws.String(eni),
 		SessionNumber:          aws.Int32(1),
+	}
+}
+
+// checkOneSensor checks a filter's verdict on one sensor: kept when
+// wantReason is empty, otherwise rejected with exactly wantReason.
+func checkOneSensor(t *testing.T, sensor Sensor, kept []Sensor, rejected []Rejection, wantReason string) {
+	t.Helper()
+	var wantKept []Sensor
+	var wantRejected []Rejection
+	if wantReason == "" {
+		wantKept = []Sensor{sensor}
+	} else {
+		wantRejected = []Rejection{{TargetID: sensor.TargetID, Reason: wantReason}}
+	}
+	if diff := cmp.Diff(wantKept, kept, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("kept mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantRejected, rejected, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("rejected mismatch (-want +got):\n%s", diff)
 	}
 }

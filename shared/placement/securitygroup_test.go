@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // noRule is the reason FilterBySecurityGroup gives when the named groups of
@@ -154,19 +153,7 @@ func TestFilterBySecurityGroup(t *testing.T) {
 				src = tt.source(src)
 			}
 			kept, rejected := FilterBySecurityGroup(src, []Sensor{sensor}, tt.groups, tt.prefixLists)
-			var wantKept []Sensor
-			var wantRejected []Rejection
-			if tt.wantReason == "" {
-				wantKept = []Sensor{sensor}
-			} else {
-				wantRejected = []Rejection{{TargetID: "tmt-1", Reason: tt.wantReason}}
-			}
-			if diff := cmp.Diff(wantKept, kept, cmpopts.EquateEmpty()); diff != "" {
-				t.Errorf("kept mismatch (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(wantRejected, rejected, cmpopts.EquateEmpty()); diff != "" {
-				t.Errorf("rejected mismatch (-want +got):\n%s", diff)
-			}
+			checkOneSensor(t, sensor, kept, rejected, tt.wantReason)
 		})
 	}
 }
