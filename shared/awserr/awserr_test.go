@@ -1,37 +1,19 @@
 package awserr_test
 
 import (
+	"github.com/mirrorflow/mirrorflow/shared/sdktest"
+
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/mirrorflow/mirrorflow/shared/awserr"
 )
-
-// apiErr is an EC2 error code as the SDK deserializes it.
-func apiErr(code string) error {
-	return &smithy.GenericAPIError{Code: code, Message: "message for " + code}
-}
-
-// httpErr wraps err in the HTTP response it came with, as the SDK's
-// deserialize middleware does.
-func httpErr(status int, err error) error {
-	return &awshttp.ResponseError{
-		ResponseError: &smithyhttp.ResponseError{
-			Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}},
-			Err:      err,
-		},
-		RequestID: "7f3c1e2a-0000-4000-8000-000000000000",
-	}
-}
 
 // wraps are the ways an error reaches the IsX helpers: as EC2 answered,
 // wrapped with context by our code, and as the SDK's client returns it.
@@ -69,46 +51,46 @@ func TestPredicates(t *testing.T) {
 			name: "IsAPIError",
 			is:   awserr.IsAPIError,
 			match: []namedErr{
-				{name: "an error code is EC2's answer", err: apiErr(awserr.InvalidParameterValue)},
-				{name: "an error code inside an HTTP response is EC2's answer", err: httpErr(400, apiErr(awserr.MissingParameter))},
+				{name: "an error code is EC2's answer", err: sdktest.APIError(awserr.InvalidParameterValue)},
+				{name: "an error code inside an HTTP response is EC2's answer", err: sdktest.HTTPError(400, sdktest.APIError(awserr.MissingParameter))},
 			},
 			noMatch: []namedErr{
-				{name: "an HTTP 502 without an error document is not", err: httpErr(502, &smithy.DeserializationError{Err: io.ErrUnexpectedEOF})},
-				{name: "an empty code is not", err: apiErr("")},
+				{name: "an HTTP 502 without an error document is not", err: sdktest.HTTPError(502, &smithy.DeserializationError{Err: io.ErrUnexpectedEOF})},
+				{name: "an empty code is not", err: sdktest.APIError("")},
 			},
 		},
 		{
 			name: "IsThrottling",
 			is:   awserr.IsThrottling,
 			match: []namedErr{
-				{name: "RequestLimitExceeded is throttling", err: httpErr(503, apiErr(awserr.RequestLimitExceeded))},
-				{name: "Throttling is throttling", err: apiErr(awserr.Throttling)},
-				{name: "EC2ThrottledException, in the SDK's throttle codes, is throttling", err: apiErr("EC2ThrottledException")},
+				{name: "RequestLimitExceeded is throttling", err: sdktest.HTTPError(503, sdktest.APIError(awserr.RequestLimitExceeded))},
+				{name: "Throttling is throttling", err: sdktest.APIError(awserr.Throttling)},
+				{name: "EC2ThrottledException, in the SDK's throttle codes, is throttling", err: sdktest.APIError("EC2ThrottledException")},
 			},
 			noMatch: []namedErr{
-				{name: "a server fault is not throttling", err: httpErr(500, apiErr(awserr.InternalError))},
-				{name: "a traffic mirror quota is not throttling", err: apiErr(awserr.TrafficMirrorSessionLimit)},
-				{name: "FilterLimitExceeded is not throttling", err: apiErr(awserr.FilterLimitExceeded)},
+				{name: "a server fault is not throttling", err: sdktest.HTTPError(500, sdktest.APIError(awserr.InternalError))},
+				{name: "a traffic mirror quota is not throttling", err: sdktest.APIError(awserr.TrafficMirrorSessionLimit)},
+				{name: "FilterLimitExceeded is not throttling", err: sdktest.APIError(awserr.FilterLimitExceeded)},
 			},
 		},
 		{
 			name: "IsServerFault",
 			is:   awserr.IsServerFault,
 			match: []namedErr{
-				{name: "InternalError is a server fault", err: httpErr(500, apiErr(awserr.InternalError))},
-				{name: "InternalFailure is a server fault", err: apiErr(awserr.InternalFailure)},
-				{name: "ServerInternal is a server fault", err: apiErr(awserr.ServerInternal)},
-				{name: "ServiceUnavailable is a server fault", err: apiErr(awserr.ServiceUnavailable)},
-				{name: "RequestTimeout, which the SDK retries, is a server fault", err: apiErr("RequestTimeout")},
-				{name: "Unavailable is a server fault", err: httpErr(503, apiErr(awserr.Unavailable))},
-				{name: "an HTTP 500 without a code is a server fault", err: httpErr(500, &smithy.DeserializationError{Err: io.ErrUnexpectedEOF})},
-				{name: "an HTTP 503 with an unknown code is a server fault", err: httpErr(503, apiErr("SomethingWentWrong"))},
+				{name: "InternalError is a server fault", err: sdktest.HTTPError(500, sdktest.APIError(awserr.InternalError))},
+				{name: "InternalFailure is a server fault", err: sdktest.APIError(awserr.InternalFailure)},
+				{name: "ServerInternal is a server fault", err: sdktest.APIError(awserr.ServerInternal)},
+				{name: "ServiceUnavailable is a server fault", err: sdktest.APIError(awserr.ServiceUnavailable)},
+				{name: "RequestTimeout, which the SDK retries, is a server fault", err: sdktest.APIError("RequestTimeout")},
+				{name: "Unavailable is a server fault", err: sdktest.HTTPError(503, sdktest.APIError(awserr.Unavailable))},
+				{name: "an HTTP 500 without a code is a server fault", err: sdktest.HTTPError(500, &smithy.DeserializationError{Err: io.ErrUnexpectedEOF})},
+				{name: "an HTTP 503 with an unknown code is a server fault", err: sdktest.HTTPError(503, sdktest.APIError("SomethingWentWrong"))},
 				{name: "a code the SDK marks as a server fault is one", err: &smithy.GenericAPIError{Code: "SomethingWentWrong", Fault: smithy.FaultServer}},
 			},
 			noMatch: []namedErr{
-				{name: "UnauthorizedOperation is not a server fault", err: httpErr(403, apiErr(awserr.UnauthorizedOperation))},
-				{name: "an HTTP 400 is not a server fault", err: httpErr(400, apiErr(awserr.InvalidParameterValue))},
-				{name: "an HTTP 499 is not a server fault", err: httpErr(499, &smithy.DeserializationError{Err: io.ErrUnexpectedEOF})},
+				{name: "UnauthorizedOperation is not a server fault", err: sdktest.HTTPError(403, sdktest.APIError(awserr.UnauthorizedOperation))},
+				{name: "an HTTP 400 is not a server fault", err: sdktest.HTTPError(400, sdktest.APIError(awserr.InvalidParameterValue))},
+				{name: "an HTTP 499 is not a server fault", err: sdktest.HTTPError(499, &smithy.DeserializationError{Err: io.ErrUnexpectedEOF})},
 				{name: "a code the SDK marks as a client fault is not one", err: &smithy.GenericAPIError{Code: "SomethingWentWrong", Fault: smithy.FaultClient}},
 			},
 		},
@@ -116,67 +98,67 @@ func TestPredicates(t *testing.T) {
 			name: "IsNotFound",
 			is:   awserr.IsNotFound,
 			match: []namedErr{
-				{name: "a missing instance is not found", err: apiErr("InvalidInstanceID.NotFound")},
-				{name: "a missing network interface is not found", err: apiErr("InvalidNetworkInterfaceID.NotFound")},
-				{name: "a missing security group is not found", err: apiErr("InvalidGroup.NotFound")},
-				{name: "a missing network ACL is not found", err: apiErr("InvalidNetworkAclID.NotFound")},
-				{name: "a missing subnet is not found", err: apiErr("InvalidSubnetID.NotFound")},
-				{name: "a missing prefix list is not found", err: apiErr("InvalidPrefixListID.NotFound")},
-				{name: "a missing traffic mirror target is not found", err: apiErr("InvalidTrafficMirrorTargetId.NotFound")},
-				{name: "a missing traffic mirror filter is not found", err: apiErr("InvalidTrafficMirrorFilterId.NotFound")},
-				{name: "a missing traffic mirror session is not found", err: httpErr(400, apiErr("InvalidTrafficMirrorSessionId.NotFound"))},
+				{name: "a missing instance is not found", err: sdktest.APIError("InvalidInstanceID.NotFound")},
+				{name: "a missing network interface is not found", err: sdktest.APIError("InvalidNetworkInterfaceID.NotFound")},
+				{name: "a missing security group is not found", err: sdktest.APIError("InvalidGroup.NotFound")},
+				{name: "a missing network ACL is not found", err: sdktest.APIError("InvalidNetworkAclID.NotFound")},
+				{name: "a missing subnet is not found", err: sdktest.APIError("InvalidSubnetID.NotFound")},
+				{name: "a missing prefix list is not found", err: sdktest.APIError("InvalidPrefixListID.NotFound")},
+				{name: "a missing traffic mirror target is not found", err: sdktest.APIError("InvalidTrafficMirrorTargetId.NotFound")},
+				{name: "a missing traffic mirror filter is not found", err: sdktest.APIError("InvalidTrafficMirrorFilterId.NotFound")},
+				{name: "a missing traffic mirror session is not found", err: sdktest.HTTPError(400, sdktest.APIError("InvalidTrafficMirrorSessionId.NotFound"))},
 			},
 			noMatch: []namedErr{
-				{name: "a malformed instance id is not a missing resource", err: apiErr(awserr.InvalidInstanceIDMalformed)},
-				{name: "an id of no resource type is not a missing resource", err: apiErr(awserr.InvalidID)},
-				{name: "the reference page's spelling is not what EC2 answers", err: apiErr("InvalidTrafficMirrorTargetNoFound")},
-				{name: "InvalidParameterValue is not a missing resource", err: apiErr(awserr.InvalidParameterValue)},
+				{name: "a malformed instance id is not a missing resource", err: sdktest.APIError(awserr.InvalidInstanceIDMalformed)},
+				{name: "an id of no resource type is not a missing resource", err: sdktest.APIError(awserr.InvalidID)},
+				{name: "the reference page's spelling is not what EC2 answers", err: sdktest.APIError("InvalidTrafficMirrorTargetNoFound")},
+				{name: "InvalidParameterValue is not a missing resource", err: sdktest.APIError(awserr.InvalidParameterValue)},
 			},
 		},
 		{
 			name: "IsInstanceNotFound",
 			is:   awserr.IsInstanceNotFound,
 			match: []namedErr{
-				{name: "InvalidInstanceID.NotFound is a missing instance", err: httpErr(400, apiErr(awserr.InvalidInstanceIDNotFound))},
-				{name: "InvalidInstanceID.Malformed is an instance that cannot exist", err: apiErr(awserr.InvalidInstanceIDMalformed)},
+				{name: "InvalidInstanceID.NotFound is a missing instance", err: sdktest.HTTPError(400, sdktest.APIError(awserr.InvalidInstanceIDNotFound))},
+				{name: "InvalidInstanceID.Malformed is an instance that cannot exist", err: sdktest.APIError(awserr.InvalidInstanceIDMalformed)},
 			},
 			noMatch: []namedErr{
-				{name: "a missing network interface is not a missing instance", err: apiErr(awserr.InvalidNetworkInterfaceNotFound)},
-				{name: "an id of no resource type is not a missing instance", err: apiErr(awserr.InvalidID)},
+				{name: "a missing network interface is not a missing instance", err: sdktest.APIError(awserr.InvalidNetworkInterfaceNotFound)},
+				{name: "an id of no resource type is not a missing instance", err: sdktest.APIError(awserr.InvalidID)},
 			},
 		},
 		{
 			name: "IsDryRunOK",
 			is:   awserr.IsDryRunOK,
 			match: []namedErr{
-				{name: "DryRunOperation means the request would have succeeded", err: httpErr(412, apiErr(awserr.DryRunOperation))},
+				{name: "DryRunOperation means the request would have succeeded", err: sdktest.HTTPError(412, sdktest.APIError(awserr.DryRunOperation))},
 			},
 			noMatch: []namedErr{
-				{name: "UnauthorizedOperation means the dry run was refused", err: httpErr(403, apiErr(awserr.UnauthorizedOperation))},
+				{name: "UnauthorizedOperation means the dry run was refused", err: sdktest.HTTPError(403, sdktest.APIError(awserr.UnauthorizedOperation))},
 			},
 		},
 		{
 			name: "IsIdempotentMismatch",
 			is:   awserr.IsIdempotentMismatch,
 			match: []namedErr{
-				{name: "IdempotentParameterMismatch is a reused ClientToken", err: httpErr(400, apiErr(awserr.IdempotentParameterMismatch))},
+				{name: "IdempotentParameterMismatch is a reused ClientToken", err: sdktest.HTTPError(400, sdktest.APIError(awserr.IdempotentParameterMismatch))},
 			},
 			noMatch: []namedErr{
-				{name: "InvalidParameterValue is not a reused ClientToken", err: apiErr(awserr.InvalidParameterValue)},
+				{name: "InvalidParameterValue is not a reused ClientToken", err: sdktest.APIError(awserr.InvalidParameterValue)},
 			},
 		},
 		{
 			name: "IsQuotaExceeded",
 			is:   awserr.IsQuotaExceeded,
 			match: []namedErr{
-				{name: "sources per target is a quota", err: httpErr(400, apiErr("TrafficMirrorSourcesPerTargetLimitExceeded"))},
-				{name: "sessions per interface is a quota", err: apiErr("TrafficMirrorSessionsPerInterfaceLimitExceeded")},
-				{name: "sessions per target is a quota", err: apiErr("TrafficMirrorSessionsPerTargetLimitExceeded")},
-				{name: "sessions per account is a quota", err: apiErr("TrafficMirrorSessionLimitExceeded")},
+				{name: "sources per target is a quota", err: sdktest.HTTPError(400, sdktest.APIError("TrafficMirrorSourcesPerTargetLimitExceeded"))},
+				{name: "sessions per interface is a quota", err: sdktest.APIError("TrafficMirrorSessionsPerInterfaceLimitExceeded")},
+				{name: "sessions per target is a quota", err: sdktest.APIError("TrafficMirrorSessionsPerTargetLimitExceeded")},
+				{name: "sessions per account is a quota", err: sdktest.APIError("TrafficMirrorSessionLimitExceeded")},
 			},
 			noMatch: []namedErr{
-				{name: "RequestLimitExceeded is a rate, not a quota", err: apiErr(awserr.RequestLimitExceeded)},
-				{name: "FilterLimitExceeded is not a session quota", err: apiErr(awserr.FilterLimitExceeded)},
+				{name: "RequestLimitExceeded is a rate, not a quota", err: sdktest.APIError(awserr.RequestLimitExceeded)},
+				{name: "FilterLimitExceeded is not a session quota", err: sdktest.APIError(awserr.FilterLimitExceeded)},
 			},
 		},
 	}
@@ -211,10 +193,10 @@ func TestCode(t *testing.T) {
 		err  error
 		want string
 	}{
-		{name: "an API error gives its code", err: apiErr(awserr.InvalidInstanceIDNotFound), want: "InvalidInstanceID.NotFound"},
-		{name: "the code is found inside the HTTP response", err: httpErr(400, apiErr(awserr.InvalidParameterValue)), want: "InvalidParameterValue"},
-		{name: "the code is found after retries ran out", err: &retry.MaxAttemptsError{Attempt: 3, Err: httpErr(503, apiErr(awserr.RequestLimitExceeded))}, want: "RequestLimitExceeded"},
-		{name: "an HTTP error without an error document has no code", err: httpErr(500, &smithy.DeserializationError{Err: io.ErrUnexpectedEOF})},
+		{name: "an API error gives its code", err: sdktest.APIError(awserr.InvalidInstanceIDNotFound), want: "InvalidInstanceID.NotFound"},
+		{name: "the code is found inside the HTTP response", err: sdktest.HTTPError(400, sdktest.APIError(awserr.InvalidParameterValue)), want: "InvalidParameterValue"},
+		{name: "the code is found after retries ran out", err: &retry.MaxAttemptsError{Attempt: 3, Err: sdktest.HTTPError(503, sdktest.APIError(awserr.RequestLimitExceeded))}, want: "RequestLimitExceeded"},
+		{name: "an HTTP error without an error document has no code", err: sdktest.HTTPError(500, &smithy.DeserializationError{Err: io.ErrUnexpectedEOF})},
 	}
 	for _, notAPI := range notEC2 {
 		tests = append(tests, struct {
@@ -243,13 +225,13 @@ func TestCode(t *testing.T) {
 // and EC2's own codes are among the SDK's.
 func TestThrottlingCodesAreTheSDKs(t *testing.T) {
 	for code := range retry.DefaultThrottleErrorCodes {
-		if !awserr.IsThrottling(apiErr(code)) {
+		if !awserr.IsThrottling(sdktest.APIError(code)) {
 			t.Errorf("IsThrottling(%s) = false, but the SDK retries it as a throttle", code)
 		}
 	}
 	for _, code := range []string{awserr.RequestLimitExceeded, awserr.Throttling} {
 		t.Run(code+" is a throttle the SDK retries", func(t *testing.T) {
-			if !awserr.IsThrottling(apiErr(code)) {
+			if !awserr.IsThrottling(sdktest.APIError(code)) {
 				t.Fatalf("IsThrottling(%s) = false", code)
 			}
 			if _, ok := retry.DefaultThrottleErrorCodes[code]; !ok {

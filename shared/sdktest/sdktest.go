@@ -7,6 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // HTTPClient returns an HTTP client for SDK clients in tests.
@@ -38,4 +42,21 @@ func (t bufferingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	clone.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	clone.ContentLength = int64(len(body))
 	return t.next.RoundTrip(clone)
+}
+
+// APIError is an AWS error code as the SDK deserializes it.
+func APIError(code string) error {
+	return &smithy.GenericAPIError{Code: code, Message: "message for " + code}
+}
+
+// HTTPError wraps err in the HTTP response it came with, as the SDK's
+// deserialize middleware does.
+func HTTPError(status int, err error) error {
+	return &awshttp.ResponseError{
+		ResponseError: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}},
+			Err:      err,
+		},
+		RequestID: "7f3c1e2a-0000-4000-8000-000000000000",
+	}
 }

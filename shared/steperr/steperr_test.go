@@ -1,6 +1,8 @@
 package steperr_test
 
 import (
+	"github.com/mirrorflow/mirrorflow/shared/sdktest"
+
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +11,6 @@ import (
 	"go/token"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -17,7 +18,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/google/go-cmp/cmp"
@@ -38,23 +38,6 @@ var allNamed = []error{
 	&steperr.EC2Throttled{},
 	&steperr.EC2Unavailable{},
 	&steperr.EC2Rejected{},
-}
-
-// apiErr is an EC2 error code as the SDK deserializes it.
-func apiErr(code string) error {
-	return &smithy.GenericAPIError{Code: code, Message: "message for " + code}
-}
-
-// httpErr wraps err in the HTTP response it came with, as the SDK's
-// deserialize middleware does.
-func httpErr(status int, err error) error {
-	return &awshttp.ResponseError{
-		ResponseError: &smithyhttp.ResponseError{
-			Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}},
-			Err:      err,
-		},
-		RequestID: "7f3c1e2a-0000-4000-8000-000000000000",
-	}
 }
 
 // sdkErr is err as an EC2 client call returns it.
@@ -95,47 +78,47 @@ func TestFromEC2(t *testing.T) {
 	}{
 		{
 			name: "RequestLimitExceeded is throttling",
-			err:  apiErr(awserr.RequestLimitExceeded),
+			err:  sdktest.APIError(awserr.RequestLimitExceeded),
 			want: outcome{Type: "EC2Throttled"},
 		},
 		{
 			name: "RequestLimitExceeded is throttling although EC2 answers it with HTTP 503",
-			err:  sdkErr(httpErr(503, apiErr(awserr.RequestLimitExceeded))),
+			err:  sdkErr(sdktest.HTTPError(503, sdktest.APIError(awserr.RequestLimitExceeded))),
 			want: outcome{Type: "EC2Throttled"},
 		},
 		{
 			name: "Throttling is throttling",
-			err:  sdkErr(httpErr(400, apiErr(awserr.Throttling))),
+			err:  sdkErr(sdktest.HTTPError(400, sdktest.APIError(awserr.Throttling))),
 			want: outcome{Type: "EC2Throttled"},
 		},
 		{
 			name: "throttling that outlived the SDK's retries is still throttling",
-			err:  sdkErr(&retry.MaxAttemptsError{Attempt: 3, Err: httpErr(503, apiErr(awserr.RequestLimitExceeded))}),
+			err:  sdkErr(&retry.MaxAttemptsError{Attempt: 3, Err: sdktest.HTTPError(503, sdktest.APIError(awserr.RequestLimitExceeded))}),
 			want: outcome{Type: "EC2Throttled"},
 		},
 		{
 			name: "InternalError is EC2 being unavailable",
-			err:  sdkErr(httpErr(500, apiErr(awserr.InternalError))),
+			err:  sdkErr(sdktest.HTTPError(500, sdktest.APIError(awserr.InternalError))),
 			want: outcome{Type: "EC2Unavailable"},
 		},
 		{
 			name: "Unavailable is EC2 being unavailable",
-			err:  sdkErr(httpErr(503, apiErr(awserr.Unavailable))),
+			err:  sdkErr(sdktest.HTTPError(503, sdktest.APIError(awserr.Unavailable))),
 			want: outcome{Type: "EC2Unavailable"},
 		},
 		{
 			name: "ServiceUnavailable is EC2 being unavailable",
-			err:  apiErr(awserr.ServiceUnavailable),
+			err:  sdktest.APIError(awserr.ServiceUnavailable),
 			want: outcome{Type: "EC2Unavailable"},
 		},
 		{
 			name: "an HTTP 503 whose body is not an error document is EC2 being unavailable",
-			err:  sdkErr(httpErr(503, &smithy.DeserializationError{Err: io.ErrUnexpectedEOF})),
+			err:  sdkErr(sdktest.HTTPError(503, &smithy.DeserializationError{Err: io.ErrUnexpectedEOF})),
 			want: outcome{Type: "EC2Unavailable"},
 		},
 		{
 			name: "an HTTP 500 with an unknown code is EC2 being unavailable",
-			err:  sdkErr(httpErr(500, apiErr("SomethingWentWrong"))),
+			err:  sdkErr(sdktest.HTTPError(500, sdktest.APIError("SomethingWentWrong"))),
 			want: outcome{Type: "EC2Unavailable"},
 		},
 		{
@@ -170,22 +153,22 @@ func TestFromEC2(t *testing.T) {
 		},
 		{
 			name: "a spent retry quota is EC2 being unavailable whatever code the last attempt had",
-			err:  sdkErr(quotaErr(httpErr(400, apiErr("RequestTimeout")))),
+			err:  sdkErr(quotaErr(sdktest.HTTPError(400, sdktest.APIError("RequestTimeout")))),
 			want: outcome{Type: "EC2Unavailable"},
 		},
 		{
 			name: "UnauthorizedOperation is rejected with its code",
-			err:  sdkErr(httpErr(403, apiErr(awserr.UnauthorizedOperation))),
+			err:  sdkErr(sdktest.HTTPError(403, sdktest.APIError(awserr.UnauthorizedOperation))),
 			want: outcome{Type: "EC2Rejected", Code: awserr.UnauthorizedOperation},
 		},
 		{
 			name: "InvalidParameterValue is rejected with its code",
-			err:  sdkErr(httpErr(400, apiErr(awserr.InvalidParameterValue))),
+			err:  sdkErr(sdktest.HTTPError(400, sdktest.APIError(awserr.InvalidParameterValue))),
 			want: outcome{Type: "EC2Rejected", Code: awserr.InvalidParameterValue},
 		},
 		{
 			name: "a traffic mirror quota is rejected with its code",
-			err:  sdkErr(httpErr(400, apiErr(awserr.TrafficMirrorSourcesPerTarget))),
+			err:  sdkErr(sdktest.HTTPError(400, sdktest.APIError(awserr.TrafficMirrorSourcesPerTarget))),
 			want: outcome{Type: "EC2Rejected", Code: "TrafficMirrorSourcesPerTargetLimitExceeded"},
 		},
 		{
@@ -229,9 +212,9 @@ func TestFromEC2KeepsNilAndNamedErrors(t *testing.T) {
 		t.Errorf("FromEC2(nil) = %v, want nil", got)
 	}
 	named := []error{
-		&steperr.InstanceNotFound{InstanceID: "i-0a1b2c3d", Err: apiErr(awserr.InvalidInstanceIDNotFound)},
-		&steperr.EC2Throttled{Op: "an earlier op", Err: apiErr(awserr.RequestLimitExceeded)},
-		&steperr.EC2Rejected{Op: "an earlier op", Code: awserr.UnauthorizedOperation, Err: apiErr(awserr.UnauthorizedOperation)},
+		&steperr.InstanceNotFound{InstanceID: "i-0a1b2c3d", Err: sdktest.APIError(awserr.InvalidInstanceIDNotFound)},
+		&steperr.EC2Throttled{Op: "an earlier op", Err: sdktest.APIError(awserr.RequestLimitExceeded)},
+		&steperr.EC2Rejected{Op: "an earlier op", Code: awserr.UnauthorizedOperation, Err: sdktest.APIError(awserr.UnauthorizedOperation)},
 		&steperr.NoReachableSensor{Step: "FilterByAvailabilityZone", InstanceID: "i-0a1b2c3d", Detail: "no sensor in eu-west-1a"},
 	}
 	for _, err := range named {
@@ -341,7 +324,7 @@ func TestZeroValuesHaveMessages(t *testing.T) {
 }
 
 func TestUnwrapReachesTheCause(t *testing.T) {
-	cause := apiErr(awserr.InvalidInstanceIDNotFound)
+	cause := sdktest.APIError(awserr.InvalidInstanceIDNotFound)
 	tests := []struct {
 		name string
 		err  error
@@ -478,7 +461,7 @@ func TestIsNamed(t *testing.T) {
 		{name: "a named error itself is named", err: &steperr.NoReachableSensor{}, want: true},
 		{name: "a wrapped named error is not, since Lambda would report the wrapper", err: fmt.Errorf("gathering: %w", &steperr.NoReachableSensor{})},
 		{name: "a joined named error is not", err: errors.Join(&steperr.EC2Throttled{}, errors.New("x"))},
-		{name: "an SDK error is not", err: sdkErr(apiErr(awserr.RequestLimitExceeded))},
+		{name: "an SDK error is not", err: sdkErr(sdktest.APIError(awserr.RequestLimitExceeded))},
 		{name: "a plain error is not", err: errors.New("x")},
 		{name: "nil is not", err: nil},
 	}
