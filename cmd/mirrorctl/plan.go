@@ -70,22 +70,12 @@ read or is malformed; 3 when AWS refused or could not be reached (--live).`,
 type planFlags struct {
 	snapshot, configFile string
 	live                 bool
-	instances            listFlag
+	instances            []string
 	filterID, sensorTag  string
-	targetIDs            listFlag
+	targetIDs            []string
 	localZoneOnly        bool
 	sessionNumber        int
 	set                  map[string]bool
-}
-
-// listFlag is a repeatable string flag.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-
-func (l *listFlag) Set(v string) error {
-	*l = append(*l, v)
-	return nil
 }
 
 // PlanResult is one source interface's plan: the JSON contract of
@@ -129,10 +119,16 @@ func runPlan(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []s
 	f := planFlags{set: map[string]bool{}}
 	fs.StringVar(&f.snapshot, "snapshot", "", "plan against the EC2 simulator seeded from this snapshot file (JSON or YAML)")
 	fs.BoolVar(&f.live, "live", false, "plan read-only against the real account; the create is sent with DryRun")
-	fs.Var(&f.instances, "instance", "instance `ID` to plan (repeatable; default: every running instance)")
+	fs.Func("instance", "instance `ID` to plan (repeatable; default: every running instance)", func(v string) error {
+		f.instances = append(f.instances, v)
+		return nil
+	})
 	fs.StringVar(&f.configFile, "config", "", "configuration `FILE`: the Config JSON object (replaces the snapshot's Config)")
 	fs.StringVar(&f.filterID, "filter-id", "", "traffic mirror filter `ID` new sessions use (Config.FilterId)")
-	fs.Var(&f.targetIDs, "target-id", "candidate traffic mirror target `ID` (repeatable; Config.TargetIds)")
+	fs.Func("target-id", "candidate traffic mirror target `ID` (repeatable; Config.TargetIds)", func(v string) error {
+		f.targetIDs = append(f.targetIDs, v)
+		return nil
+	})
 	fs.StringVar(&f.sensorTag, "sensor-tag", "", "`KEY=VALUE` tag marking candidate targets when no target ids are set (Config.SensorTag)")
 	fs.BoolVar(&f.localZoneOnly, "local-zone-only", false, "never choose a sensor in another Availability Zone (Config.LocalZoneOnly)")
 	fs.IntVar(&f.sessionNumber, "session-number", 0, "session `number` of new sessions, 1-32766 (Config.SessionNumber)")

@@ -405,7 +405,7 @@ func TestPlanTagsSessionsWithThePlan(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = sim.Close() })
 	e := newPlanEnv(t)
-	f := planFlags{instances: listFlag{threeZonesApp0}}
+	f := planFlags{instances: []string{threeZonesApp0}}
 	if err := e.app.plan(t.Context(), &globals{output: "json"}, f, simulatorEC2(endpoint, ""), *snap.Config); err != nil {
 		t.Fatal(err)
 	}

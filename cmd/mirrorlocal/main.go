@@ -35,19 +35,9 @@ import (
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
 
-// instanceFlag collects repeated --instance flags.
-type instanceFlag []string
-
-func (f *instanceFlag) String() string { return strings.Join(*f, ",") }
-
-func (f *instanceFlag) Set(v string) error {
-	*f = append(*f, v)
-	return nil
-}
-
 type options struct {
 	snapshot, template, bootstraps, nodeDir, output, logs string
-	instances                                             instanceFlag
+	instances                                             []string
 	throttle                                              bool
 	faultRate                                             float64
 	retryInterval                                         int
@@ -60,7 +50,7 @@ func main() {
 	fs.StringVar(&o.template, "template", "cdk.out/Mirrorflow.template.json", "synthesized stack template (make synth)")
 	fs.StringVar(&o.bootstraps, "bootstraps", "bin/local", "folder of <step>/bootstrap built for this machine (make build-local)")
 	fs.StringVar(&o.nodeDir, "node-dir", "_node", "folder of the pinned npm tools (make node)")
-	fs.Var(&o.instances, "instance", "instance id to place (repeatable; default: every running instance)")
+	fs.Func("instance", "instance id to place (repeatable; default: every running instance)", appendTo(&o.instances))
 	fs.BoolVar(&o.throttle, "throttle", false, "throttle EC2 with AWS's token buckets")
 	fs.Float64Var(&o.faultRate, "fault-rate", 0, "share of EC2 calls answered with InternalError or Unavailable, 0 to 1")
 	fs.IntVar(&o.retryInterval, "retry-interval-ms", 100, "replaces every Retry interval of the definition, in milliseconds; -1 keeps AWS's")
@@ -81,6 +71,14 @@ func main() {
 			os.Exit(2)
 		}
 		os.Exit(1)
+	}
+}
+
+// appendTo collects a repeatable flag's values.
+func appendTo(list *[]string) func(string) error {
+	return func(v string) error {
+		*list = append(*list, v)
+		return nil
 	}
 }
 
@@ -124,7 +122,7 @@ func run(ctx context.Context, o options, stdout io.Writer) (err error) {
 	}
 	defer r.Close()
 
-	ids := []string(o.instances)
+	ids := o.instances
 	if len(ids) == 0 {
 		if ids, err = runningInstances(ctx, r); err != nil {
 			return err
