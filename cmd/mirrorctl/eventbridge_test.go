@@ -1,12 +1,8 @@
 package main
 
 import (
-	"crypto/md5"
-	"encoding/hex"
 	"encoding/json"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -28,49 +24,11 @@ const (
 // RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE, RETRY_ATTEMPTS and
 // EXHAUSTED_RETRY_CONDITION as message attributes, as `aws sqs
 // receive-message --attribute-names All --message-attribute-names All`
-// prints it.
+// prints it. Load holds the document to the digests SQS sent with it.
 func (e *env) withUndeliveredEvent() *env {
 	e.t.Helper()
-	const path = "testdata/eventbridge-dead-letter.json"
-	raw, err := os.ReadFile(path)
-	if err != nil {
+	if err := e.sqs.Load(os.DirFS("testdata"), "eventbridge-dead-letter.json"); err != nil {
 		e.t.Fatal(err)
-	}
-	var doc struct {
-		Messages []struct {
-			MessageID              string `json:"MessageId"`
-			Body                   string
-			MD5OfBody              string
-			MD5OfMessageAttributes string
-			Attributes             map[string]string
-			MessageAttributes      map[string]struct{ DataType, StringValue string }
-		}
-	}
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		e.t.Fatalf("decoding %s: %v", path, err)
-	}
-	for _, m := range doc.Messages {
-		ms, err := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64)
-		if err != nil {
-			e.t.Fatalf("%s: message %s has no SentTimestamp: %v", path, m.MessageID, err)
-		}
-		attrs := map[string]attribute{}
-		for name, a := range m.MessageAttributes {
-			if strings.HasPrefix(a.DataType, "Binary") {
-				e.t.Fatalf("%s: attribute %s is %s; the fake holds string values only", path, name, a.DataType)
-			}
-			attrs[name] = attribute{dataType: a.DataType, value: a.StringValue}
-		}
-		// A receive naming every attribute gets these digests from SQS, so
-		// an edit that breaks them would no longer be a message SQS sent.
-		sum := md5.Sum([]byte(m.Body))
-		if got := hex.EncodeToString(sum[:]); got != m.MD5OfBody {
-			e.t.Fatalf("%s: message %s MD5OfBody is %s, the body's is %s", path, m.MessageID, m.MD5OfBody, got)
-		}
-		if got := attributesMD5(attrs); got != m.MD5OfMessageAttributes {
-			e.t.Fatalf("%s: message %s MD5OfMessageAttributes is %s, its attributes' is %s", path, m.MessageID, m.MD5OfMessageAttributes, got)
-		}
-		e.sqs.add(m.MessageID, m.Body, time.UnixMilli(ms).UTC(), attrs)
 	}
 	return e
 }

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"crypto/md5"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -17,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mirrorflow/mirrorflow/shared/sqsfake"
 )
 
 // call is one request a fake received: the operation and its input as the
@@ -358,220 +357,6 @@ func (f *fakeSFN) page(n int, in map[string]any) ([2]int, string) {
 	return [2]int{start, end}, ""
 }
 
-// fakeMessage is one message in the fake queue.
-type fakeMessage struct {
-	id, body, handle string
-	attrs            map[string]attribute
-	sent, visibleAt  time.Time
-	receives         int
-}
-
-// attribute is one message attribute. The fake holds no binary attributes,
-// so every value is a string (DataType String, Number or a custom String.x
-// or Number.x).
-type attribute struct{ dataType, value string }
-
-// fakeSQS is a behavioural SQS queue over the JSON protocol: visibility
-// timeouts honoured (the queue's default of 30 s when a receive sends
-// none), receipt handles that change on every receive, MD5 of each body,
-// and only the message attributes a receive names, with their MD5.
-type fakeSQS struct {
-	recorder
-	t        *testing.T
-	mu       sync.Mutex
-	queueURL string
-	messages []*fakeMessage
-	handles  int
-}
-
-// add queues a message; attrs are its message attributes, nil for none.
-func (q *fakeSQS) add(id, body string, sent time.Time, attrs map[string]attribute) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.messages = append(q.messages, &fakeMessage{id: id, body: body, sent: sent, attrs: attrs})
-}
-
-// Visible lists the ids of the messages a receive would return now.
-func (q *fakeSQS) Visible() []string {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	var ids []string
-	for _, m := range q.messages {
-		if !m.visibleAt.After(time.Now()) {
-			ids = append(ids, m.id)
-		}
-	}
-	return ids
-}
-
-// IDs lists every message in the queue, visible or not.
-func (q *fakeSQS) IDs() []string {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	var ids []string
-	for _, m := range q.messages {
-		ids = append(ids, m.id)
-	}
-	return ids
-}
-
-func (q *fakeSQS) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	op, in, ok := jsonTarget(q.t, req, "AmazonSQS")
-	if !ok {
-		jsonError(w, 400, "InvalidParameterValue", "bad request")
-		return
-	}
-	q.record(op, in)
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if str(in, "QueueUrl") != q.queueURL {
-		w.Header().Set("x-amzn-query-error", "AWS.SimpleQueueService.NonExistentQueue;Sender")
-		jsonError(w, 400, "com.amazonaws.sqs#QueueDoesNotExist", "The specified queue does not exist.")
-		return
-	}
-	byHandle := func() *fakeMessage {
-		for _, m := range q.messages {
-			if m.handle != "" && m.handle == str(in, "ReceiptHandle") {
-				return m
-			}
-		}
-		jsonError(w, 400, "com.amazonaws.sqs#ReceiptHandleIsInvalid", "The input receipt handle is invalid.")
-		return nil
-	}
-	now := time.Now()
-	switch op {
-	case "ReceiveMessage":
-		visibility := 30 * time.Second
-		if v, ok := in["VisibilityTimeout"].(float64); ok {
-			visibility = time.Duration(v) * time.Second
-		}
-		max := 1
-		if v, ok := in["MaxNumberOfMessages"].(float64); ok {
-			max = int(v)
-		}
-		var out []map[string]any
-		for _, m := range q.messages {
-			if len(out) == max || m.visibleAt.After(now) {
-				continue
-			}
-			q.handles++
-			m.receives++
-			m.handle = fmt.Sprintf("AQEB-%s-%d", m.id, q.handles)
-			m.visibleAt = now.Add(visibility)
-			sum := md5.Sum([]byte(m.body))
-			msg := map[string]any{
-				"MessageId": m.id, "ReceiptHandle": m.handle, "MD5OfBody": hex.EncodeToString(sum[:]), "Body": m.body,
-				"Attributes": map[string]string{
-					"SentTimestamp":           strconv.FormatInt(m.sent.UnixMilli(), 10),
-					"ApproximateReceiveCount": strconv.Itoa(m.receives),
-				},
-			}
-			if picked := namedAttributes(m.attrs, strs(in["MessageAttributeNames"])); len(picked) > 0 {
-				wire := map[string]any{}
-				for name, a := range picked {
-					wire[name] = map[string]string{"DataType": a.dataType, "StringValue": a.value}
-				}
-				msg["MessageAttributes"] = wire
-				msg["MD5OfMessageAttributes"] = attributesMD5(picked)
-			}
-			out = append(out, msg)
-		}
-		if out == nil {
-			writeJSON(w, map[string]any{})
-			return
-		}
-		writeJSON(w, map[string]any{"Messages": out})
-	case "DeleteMessage":
-		m := byHandle()
-		if m == nil {
-			return
-		}
-		for i, x := range q.messages {
-			if x == m {
-				q.messages = append(q.messages[:i], q.messages[i+1:]...)
-				break
-			}
-		}
-		writeJSON(w, map[string]any{})
-	case "ChangeMessageVisibility":
-		m := byHandle()
-		if m == nil {
-			return
-		}
-		v, _ := in["VisibilityTimeout"].(float64)
-		m.visibleAt = now.Add(time.Duration(v) * time.Second)
-		writeJSON(w, map[string]any{})
-	default:
-		jsonError(w, 400, "UnsupportedOperation", "the fake does not serve "+op)
-	}
-}
-
-// namedAttributes picks the message attributes a receive gets, as SQS reads
-// MessageAttributeNames: "All", ".*" or "*" is every attribute, "prefix.*"
-// those whose names start with prefix, any other entry the attribute of
-// exactly that name; a receive that names none gets none. The API reference
-// gives All, .* and bar.*; LocalStack's tests recorded against SQS show
-// that "*" is every attribute too and that "Hel.*" names both "Hello" and
-// "Help.Me" while "Help" names neither.
-func namedAttributes(attrs map[string]attribute, names []string) map[string]attribute {
-	named := func(attr string) bool {
-		for _, n := range names {
-			prefix, isPrefix := strings.CutSuffix(n, ".*")
-			if n == "All" || n == "*" || n == attr || (isPrefix && strings.HasPrefix(attr, prefix)) {
-				return true
-			}
-		}
-		return false
-	}
-	picked := map[string]attribute{}
-	for name, a := range attrs {
-		if named(name) {
-			picked[name] = a
-		}
-	}
-	return picked
-}
-
-// attributesMD5 is MD5OfMessageAttributes as the SQS Developer Guide
-// defines it ("Calculating the MD5 message digest for message
-// attributes"): the attributes sorted by name, each encoded as its name,
-// its data type, one transport-type byte (1 for String and Number, 2 for
-// Binary, which the fake does not hold) and its value, every one of those
-// strings preceded by its length as 4 big-endian bytes. The SDK checks only
-// MD5OfBody, so TestFakeSQSAttributesMD5 holds this to digests SQS returned.
-func attributesMD5(attrs map[string]attribute) string {
-	names := make([]string, 0, len(attrs))
-	for name := range attrs {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	var b []byte
-	field := func(s string) {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
-		b = append(b, s...)
-	}
-	for _, name := range names {
-		field(name)
-		field(attrs[name].dataType)
-		b = append(b, 1)
-		field(attrs[name].value)
-	}
-	sum := md5.Sum(b)
-	return hex.EncodeToString(sum[:])
-}
-
-// strs is a JSON array of strings, as the SDK serialized a list input.
-func strs(v any) []string {
-	list, _ := v.([]any)
-	out := make([]string, 0, len(list))
-	for _, x := range list {
-		if s, ok := x.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // fakeCFN is CloudFormation's DescribeStacks over the query protocol.
 type fakeCFN struct {
 	recorder
@@ -615,7 +400,7 @@ func xmlEscape(s string) string {
 }
 
 // servers starts the three fakes on loopback.
-func servers(t *testing.T, f *fakeSFN, q *fakeSQS, c *fakeCFN) map[string]string {
+func servers(t *testing.T, f *fakeSFN, q *sqsfake.Queue, c *fakeCFN) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for id, h := range map[string]http.Handler{"SFN": f, "SQS": q, "CloudFormation": c} {

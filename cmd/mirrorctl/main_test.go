@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mirrorflow/mirrorflow/shared/operate"
+	"github.com/mirrorflow/mirrorflow/shared/sqsfake"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -46,7 +47,7 @@ var testHTTPClient = sdktest.HTTPClient()
 type env struct {
 	t   *testing.T
 	sfn *fakeSFN
-	sqs *fakeSQS
+	sqs *sqsfake.Queue
 	cfn *fakeCFN
 	app *app
 	out *bytes.Buffer
@@ -55,12 +56,13 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, sfn: newFakeSFN(t), sqs: &fakeSQS{t: t, queueURL: queueURL}, out: &bytes.Buffer{}, err: &bytes.Buffer{}}
+	e := &env{t: t, sfn: newFakeSFN(t), sqs: sqsfake.New(queueURL), out: &bytes.Buffer{}, err: &bytes.Buffer{}}
 	e.cfn = &fakeCFN{t: t, stacks: map[string]map[string]string{"Mirrorflow": {
 		"StateMachineArn":    stateMachine,
 		"DeadLetterQueueUrl": queueURL,
 		"DeadLetterQueueArn": "arn:aws:sqs:us-east-1:123456789012:Mirrorflow-DeadLetterQueue",
 	}}}
+	e.sqs.Errorf = t.Errorf
 	e.sfn.stateMachines[stateMachine] = true
 	e.app = newApp(e.out, e.err)
 	e.app.endpoints = servers(t, e.sfn, e.sqs, e.cfn)
@@ -103,7 +105,7 @@ func (e *env) withFailure() *env {
 		e.t.Fatal(err)
 	}
 	for _, m := range msgs {
-		e.sqs.add(m.MessageID, string(m.Body), m.SentTimestamp, nil)
+		e.sqs.Add(m.MessageID, string(m.Body), m.SentTimestamp, nil)
 	}
 	return e
 }

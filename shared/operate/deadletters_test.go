@@ -4,15 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/mirrorflow/mirrorflow/shared/sqsfake"
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
 
@@ -30,10 +34,32 @@ const (
 		" because no identity-based policy allows the states:StartExecution action"
 )
 
+const fakeQueueURL = "https://sqs.us-east-1.amazonaws.com/123456789012/Mirrorflow-DeadLetterQueue"
+
+// loadQueue is a fake queue holding the messages of a receive-message
+// document in testdata.
+func loadQueue(t *testing.T, name string) *sqsfake.Queue {
+	t.Helper()
+	q := sqsfake.New(fakeQueueURL)
+	q.Errorf = t.Errorf
+	if err := q.Load(os.DirFS("testdata"), name); err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// queueClient is a real SQS client of q, served until the test ends.
+func queueClient(t *testing.T, q *sqsfake.Queue) *sqs.Client {
+	t.Helper()
+	srv := httptest.NewServer(q)
+	t.Cleanup(srv.Close)
+	return sqsfake.NewClient(srv.URL)
+}
+
 // deadLetterQueue is the recorded EventBridge dead letters and, beside them,
 // one the state machine sent and one EventBridge event sent without
 // attributes, all behind a real SQS client.
-func deadLetterQueue(t *testing.T) (*fakeQueue, Queue) {
+func deadLetterQueue(t *testing.T) (*sqsfake.Queue, Queue) {
 	t.Helper()
 	q := loadQueue(t, "eventbridge-dead-letters.json")
 	letter, err := json.Marshal(workflow.DeadLetter{
@@ -45,13 +71,13 @@ func deadLetterQueue(t *testing.T) (*fakeQueue, Queue) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q.add("state-machine", string(letter), time.Date(2026, 11, 22, 10, 30, 7, 0, time.UTC), nil)
-	q.add("bare-event", `{"version":"0","detail-type":"EC2 Instance State-change Notification","source":"aws.ec2",`+
+	q.Add("state-machine", string(letter), time.Date(2026, 11, 22, 10, 30, 7, 0, time.UTC), nil)
+	q.Add("bare-event", `{"version":"0","detail-type":"EC2 Instance State-change Notification","source":"aws.ec2",`+
 		`"time":"2026-11-22T09:00:00Z","detail":{"instance-id":"i-0c0ffee00c0ffee00","state":"running"}}`,
 		time.Date(2026, 11, 22, 9, 5, 0, 0, time.UTC), nil)
-	q.add("not-an-object", `"i-0c0ffee00c0ffee00"`, time.Date(2026, 11, 22, 9, 6, 0, 0, time.UTC),
-		map[string]string{AttributeErrorCode: "NO_RESOURCE", AttributeErrorMessage: "gone"})
-	return q, q.client(t)
+	q.Add("not-an-object", `"i-0c0ffee00c0ffee00"`, time.Date(2026, 11, 22, 9, 6, 0, 0, time.UTC),
+		map[string]sqsfake.Attribute{AttributeErrorCode: {DataType: "String", StringValue: "NO_RESOURCE"}, AttributeErrorMessage: {DataType: "String", StringValue: "gone"}})
+	return q, queueClient(t, q)
 }
 
 func TestPeekReadsEventsEventBridgeCouldNotDeliver(t *testing.T) {
@@ -149,8 +175,8 @@ func TestPeekReadsEventsEventBridgeCouldNotDeliver(t *testing.T) {
 	if len(msgs) != 6 {
 		t.Errorf("Peek returned %d messages, want all 6", len(msgs))
 	}
-	for _, in := range q.receives {
-		if diff := cmp.Diff([]string{AttributeRuleARN, AttributeTargetARN, AttributeErrorCode, AttributeErrorMessage}, names(in["MessageAttributeNames"])); diff != "" {
+	for _, c := range q.Calls(sqsfake.ReceiveMessage) {
+		if diff := cmp.Diff([]string{AttributeRuleARN, AttributeTargetARN, AttributeErrorCode, AttributeErrorMessage}, c.Strings("MessageAttributeNames")); diff != "" {
 			t.Errorf("ReceiveMessage MessageAttributeNames (-want +got):\n%s", diff)
 		}
 	}
@@ -161,7 +187,7 @@ func TestPeekReadsEventsEventBridgeCouldNotDeliver(t *testing.T) {
 
 func TestFailureRowsListEventsEventBridgeCouldNotDeliver(t *testing.T) {
 	q := loadQueue(t, "eventbridge-dead-letters.json")
-	msgs, err := Peek(context.Background(), q.client(t), fakeQueueURL, 10)
+	msgs, err := Peek(context.Background(), queueClient(t, q), fakeQueueURL, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +222,7 @@ func TestRetryFromDeadLetterQueueStartsEventsEventBridgeCouldNotDeliver(t *testi
 	sf := &fakeSFN{outcome: map[string]sfntypes.ExecutionStatus{"i-0a1b2c3d4e5f60718": sfntypes.ExecutionStatusFailed}}
 	const sm = "arn:aws:states:us-east-1:123456789012:stateMachine:PlacementStateMachine2048B983-tR7sXp2LqW9m"
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	results, err := RetryDeadLetters(context.Background(), sf, q.client(t), RetryOptions{
+	results, err := RetryDeadLetters(context.Background(), sf, queueClient(t, q), RetryOptions{
 		StateMachineARN: sm, QueueURL: fakeQueueURL, Limit: 10, Timeout: 5 * time.Second,
 		Backoff: Backoff{Initial: time.Millisecond, Max: time.Millisecond}, Now: func() time.Time { return now },
 	})
