@@ -63,7 +63,7 @@ lint: ## Run go vet and golangci-lint (errorlint, gosec, revive, staticcheck)
 
 .PHONY: bench
 bench: synth build-local ## Run the benchmarks (numbers go to BENCHMARKS.md)
-	$(OFFLINE_ENV) $(GO) test -run '^$$' -bench . -benchmem -count 3 ./shared/...
+	$(OFFLINE_ENV) $(GO) test -run '^$$' -bench . -benchmem -count 3 ./shared/... ./internal/...
 
 .PHONY: clean
 clean: ## Remove what the build, synth and tests wrote

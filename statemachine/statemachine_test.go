@@ -20,8 +20,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/mirrorflow/mirrorflow/internal/offline/template"
 	"github.com/mirrorflow/mirrorflow/shared/steperr"
-	"github.com/mirrorflow/mirrorflow/shared/template"
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 	"github.com/mirrorflow/mirrorflow/statemachine"
 )
@@ -87,7 +87,7 @@ func TestMain(m *testing.M) {
 
 // synthesize builds the state machine over real functions (with empty
 // bootstrap assets in a temp dir) in a bare stack, then resolves its
-// definition the way the offline runner does, through shared/template.
+// definition the way the offline runner does, through internal/offline/template.
 func synthesize(m *testing.M) (int, error) {
 	assets, err := os.MkdirTemp("", "statemachine-assets-")
 	if err != nil {
@@ -110,7 +110,7 @@ func synthesize(m *testing.M) (int, error) {
 			Runtime:     awslambda.Runtime_PROVIDED_AL2023(),
 			Handler:     jsii.String("bootstrap"),
 			Code:        awslambda.Code_FromAsset(jsii.String(dir), nil),
-			Environment: &map[string]*string{template.StepEnvVar: jsii.String(step.Name)},
+			Environment: &map[string]*string{workflow.StepEnvVar: jsii.String(step.Name)},
 		})
 	}
 	if _, err := statemachine.New(stack, "Placement", statemachine.Props{
@@ -171,7 +171,7 @@ func TestEachTaskInvokesItsOwnStepsFunction(t *testing.T) {
 		t.Run(step.Name, func(t *testing.T) {
 			s := asl.States[step.Name]
 			if got, want := s.Parameters["FunctionName"], functionARNs[step.Name]; got != want {
-				t.Errorf("FunctionName = %v, want %s (the function whose %s is %s)", got, want, template.StepEnvVar, step.Name)
+				t.Errorf("FunctionName = %v, want %s (the function whose %s is %s)", got, want, workflow.StepEnvVar, step.Name)
 			}
 			if s.OutputPath == nil || *s.OutputPath != "$.Payload" {
 				t.Errorf("OutputPath = %v, want $.Payload: the next step receives the function's result, not the invocation's", s.OutputPath)

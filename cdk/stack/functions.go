@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/mirrorflow/mirrorflow/shared/template"
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
 
@@ -32,7 +31,7 @@ func (s *Stack) functions() {
 			Description: jsii.String("Runs mirrorflow's " + step.Name + " step: its EC2 calls and its logs, nothing else."),
 		})
 
-		env := map[string]*string{template.StepEnvVar: jsii.String(step.Name)}
+		env := map[string]*string{workflow.StepEnvVar: jsii.String(step.Name)}
 		for k, v := range s.props.Config.Env() {
 			env[k] = jsii.String(v)
 		}

@@ -19,8 +19,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/mirrorflow/mirrorflow/cdk/stack"
+	"github.com/mirrorflow/mirrorflow/internal/offline/template"
 	"github.com/mirrorflow/mirrorflow/shared/config"
-	"github.com/mirrorflow/mirrorflow/shared/template"
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
 
@@ -166,12 +166,12 @@ func TestConfigurationReachesEveryFunction(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(fns) != len(workflow.Steps) {
-				t.Fatalf("%d functions carry %s, want one per step (%d)", len(fns), template.StepEnvVar, len(workflow.Steps))
+				t.Fatalf("%d functions carry %s, want one per step (%d)", len(fns), workflow.StepEnvVar, len(workflow.Steps))
 			}
 			cfg := s.stack.Config()
 			for _, step := range workflow.Steps {
 				want := cfg.Env()
-				want[template.StepEnvVar] = step.Name
+				want[workflow.StepEnvVar] = step.Name
 				if diff := cmp.Diff(want, fns[step.Name].Environment); diff != "" {
 					t.Errorf("%s environment (-want +got):\n%s", step.Name, diff)
 				}
@@ -453,7 +453,7 @@ func TestDefinitionInvokesEachStepsOwnFunction(t *testing.T) {
 		}
 		tasks++
 		if got, want := s.Parameters["FunctionName"], fns[name].ARN; got != want {
-			t.Errorf("state %s invokes %v, want %s (the function whose %s is %s)", name, got, want, template.StepEnvVar, name)
+			t.Errorf("state %s invokes %v, want %s (the function whose %s is %s)", name, got, want, workflow.StepEnvVar, name)
 		}
 	}
 	if tasks != len(workflow.Steps) {
@@ -636,7 +636,7 @@ func functionID(t *testing.T, s synthesized, step string) string {
 	}
 	fn, ok := fns[step]
 	if !ok {
-		t.Fatalf("no function has %s=%s", template.StepEnvVar, step)
+		t.Fatalf("no function has %s=%s", workflow.StepEnvVar, step)
 	}
 	return fn.LogicalID
 }

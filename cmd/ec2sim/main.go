@@ -17,8 +17,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/mirrorflow/mirrorflow/shared/ec2sim"
-	"github.com/mirrorflow/mirrorflow/shared/snapshot"
+	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
+	"github.com/mirrorflow/mirrorflow/internal/snapshot"
 )
 
 func main() {

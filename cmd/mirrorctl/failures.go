@@ -6,7 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/mirrorflow/mirrorflow/shared/operate"
+	"github.com/mirrorflow/mirrorflow/internal/operate"
 )
 
 var failuresCommand = command{

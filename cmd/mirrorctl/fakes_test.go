@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirrorflow/mirrorflow/shared/sqsfake"
+	"github.com/mirrorflow/mirrorflow/internal/testkit/sqsfake"
 )
 
 // call is one request a fake received: the operation and its input as the

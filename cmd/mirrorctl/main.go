@@ -25,7 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/mirrorflow/mirrorflow/shared/operate"
+	"github.com/mirrorflow/mirrorflow/internal/operate"
 )
 
 // Exit codes, documented in the package comment and in help.

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"github.com/mirrorflow/mirrorflow/shared/sdktest"
+	"github.com/mirrorflow/mirrorflow/internal/testkit/sdktest"
 
 	"bytes"
 	"context"
@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mirrorflow/mirrorflow/shared/operate"
-	"github.com/mirrorflow/mirrorflow/shared/sqsfake"
+	"github.com/mirrorflow/mirrorflow/internal/operate"
+	"github.com/mirrorflow/mirrorflow/internal/testkit/sqsfake"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")

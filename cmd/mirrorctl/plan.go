@@ -17,12 +17,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
+	"github.com/mirrorflow/mirrorflow/internal/operate"
+	"github.com/mirrorflow/mirrorflow/internal/snapshot"
 	"github.com/mirrorflow/mirrorflow/shared/config"
 	"github.com/mirrorflow/mirrorflow/shared/ec2api"
-	"github.com/mirrorflow/mirrorflow/shared/ec2sim"
-	"github.com/mirrorflow/mirrorflow/shared/operate"
 	"github.com/mirrorflow/mirrorflow/shared/placement"
-	"github.com/mirrorflow/mirrorflow/shared/snapshot"
 	"github.com/mirrorflow/mirrorflow/shared/steperr"
 	"github.com/mirrorflow/mirrorflow/shared/steps"
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
@@ -35,7 +35,7 @@ var planCommand = command{
 not chosen. It runs the workflow's own step code in-process, in the
 workflow's order, without the state machine or Lambda.
 
---snapshot FILE (JSON or YAML; see shared/snapshot-format.md) seeds the EC2
+--snapshot FILE (JSON or YAML; see docs/snapshot-format.md) seeds the EC2
 simulator from FILE, serves it on loopback and points a real EC2 client at
 it. The configuration is the snapshot's Config. Placements run one after
 another and create their sessions in the simulator (never in AWS), so a
@@ -110,10 +110,6 @@ type PlanStep struct {
 // simSeed fixes the simulator's generated session ids and VNIs, so the same
 // snapshot plans the same way every time.
 const simSeed = 1
-
-// snapshotRegion is the Region the client signs for against the simulator,
-// which answers for whatever Region it is asked.
-const snapshotRegion = "us-east-1"
 
 func runPlan(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []string) (err error) {
 	f := planFlags{set: map[string]bool{}}
@@ -298,21 +294,15 @@ func (e *inputError) Unwrap() []error { return []error{&usageError{msg: e.err.Er
 
 // simulatorEC2 is a real EC2 client for the simulator at endpoint, so the
 // plan exercises the SDK's serializers and XML deserializers as a Lambda
-// would. The credentials only let the SDK sign; the simulator checks none.
-// A connection per request sidesteps the SDK reading an answer from a
-// closed keep-alive connection (see testHTTPClient in main_test.go).
+// would. A connection per request sidesteps the SDK reading an answer from
+// a closed keep-alive connection (see testHTTPClient in main_test.go).
 func simulatorEC2(endpoint, region string) *ec2.Client {
-	if region == "" {
-		region = snapshotRegion
-	}
-	return ec2.NewFromConfig(aws.Config{
-		Region:     region,
-		HTTPClient: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}},
-		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			// A dummy key: the SDK signs every request, and the loopback simulator checks none.
-			return aws.Credentials{AccessKeyID: "AKIDMIRRORCTLPLAN", SecretAccessKey: "mirrorctl-plan-simulator", Source: "mirrorctl plan --snapshot"}, nil //nolint:gosec // G101: a placeholder for the in-process EC2 simulator, not a credential.
-		}),
-	}, func(o *ec2.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	return ec2sim.NewClient(endpoint, func(o *ec2.Options) {
+		o.HTTPClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		if region != "" {
+			o.Region = region
+		}
+	})
 }
 
 // liveEC2 is the EC2 client of --live, on the configuration every command

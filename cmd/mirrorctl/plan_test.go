@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/mirrorflow/mirrorflow/shared/ec2sim"
-	"github.com/mirrorflow/mirrorflow/shared/snapshot"
+	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
+	"github.com/mirrorflow/mirrorflow/internal/snapshot"
 	"github.com/mirrorflow/mirrorflow/shared/steps"
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )

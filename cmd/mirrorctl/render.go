@@ -3,7 +3,7 @@ package main
 import (
 	"io"
 
-	"github.com/mirrorflow/mirrorflow/shared/operate"
+	"github.com/mirrorflow/mirrorflow/internal/operate"
 )
 
 // render writes v as JSON when --output json, else with table.

@@ -8,7 +8,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/mirrorflow/mirrorflow/shared/operate"
+	"github.com/mirrorflow/mirrorflow/internal/operate"
 )
 
 var runCommand = command{

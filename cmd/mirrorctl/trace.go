@@ -5,7 +5,7 @@ import (
 	"flag"
 	"strings"
 
-	"github.com/mirrorflow/mirrorflow/shared/operate"
+	"github.com/mirrorflow/mirrorflow/internal/operate"
 )
 
 var traceCommand = command{

@@ -23,15 +23,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/mirrorflow/mirrorflow/internal/offline"
+	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
+	"github.com/mirrorflow/mirrorflow/internal/operate"
+	"github.com/mirrorflow/mirrorflow/internal/snapshot"
 	"github.com/mirrorflow/mirrorflow/shared/ec2api"
-	"github.com/mirrorflow/mirrorflow/shared/ec2sim"
-	"github.com/mirrorflow/mirrorflow/shared/offline"
-	"github.com/mirrorflow/mirrorflow/shared/operate"
-	"github.com/mirrorflow/mirrorflow/shared/snapshot"
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
 
@@ -153,12 +152,7 @@ func run(ctx context.Context, o options, stdout io.Writer) (err error) {
 // runningInstances asks the simulator, through the real SDK, which
 // instances are running: what the EventBridge rule would fire for.
 func runningInstances(ctx context.Context, r *offline.Run) ([]string, error) {
-	client := ec2.New(ec2.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(r.EC2Endpoint()),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIAMIRRORLOCAL", "offline", ""),
-	})
-	instances, err := ec2api.InstancesAsList(ctx, client, &ec2.DescribeInstancesInput{
+	instances, err := ec2api.InstancesAsList(ctx, ec2sim.NewClient(r.EC2Endpoint()), &ec2.DescribeInstancesInput{
 		Filters: []ec2types.Filter{ec2api.Filter("instance-state-name", "running")},
 	})
 	if err != nil {

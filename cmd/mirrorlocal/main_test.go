@@ -11,15 +11,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mirrorflow/mirrorflow/shared/offline"
-	"github.com/mirrorflow/mirrorflow/shared/offline/offlinetest"
-	"github.com/mirrorflow/mirrorflow/shared/snapshot"
+	"github.com/mirrorflow/mirrorflow/internal/offline"
+	"github.com/mirrorflow/mirrorflow/internal/snapshot"
+	"github.com/mirrorflow/mirrorflow/internal/testkit/artifacts"
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
 
 const root = "../.."
 
-var artifacts offlinetest.Artifacts
+var built artifacts.Artifacts
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "mirrorlocal-test-")
@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	artifacts, err = offlinetest.Build(root, dir)
+	built, err = artifacts.Build(root, dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "building what mirrorlocal runs:", err)
 		os.Exit(1)
@@ -39,8 +39,8 @@ func TestMain(m *testing.M) {
 
 func demo(snapshotName, output string) options {
 	return options{
-		snapshot: filepath.Join(root, "testdata", "snapshots", snapshotName), template: artifacts.Template,
-		bootstraps: artifacts.Bootstraps, nodeDir: artifacts.NodeDir, output: output, retryInterval: 10,
+		snapshot: filepath.Join(root, "testdata", "snapshots", snapshotName), template: built.Template,
+		bootstraps: built.Bootstraps, nodeDir: built.NodeDir, output: output, retryInterval: 10,
 	}
 }
 

@@ -39,6 +39,7 @@ const (
 	InvalidPaginationToken      = "InvalidPaginationToken"
 	IdempotentParameterMismatch = "IdempotentParameterMismatch"
 	FilterLimitExceeded         = "FilterLimitExceeded"
+	TagLimitExceeded            = "TagLimitExceeded"
 
 	InvalidInstanceIDNotFound       = "InvalidInstanceID.NotFound"
 	InvalidInstanceIDMalformed      = "InvalidInstanceID.Malformed"

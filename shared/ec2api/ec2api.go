@@ -1,7 +1,7 @@
 // Package ec2api is the narrow EC2 surface mirrorflow calls, with the SDK's
-// exact signatures so that *ec2.Client, the behavioural fake and the SDK's
-// paginators all fit it, plus one ...AsList helper per Describe call built on
-// the SDK paginators (never a hand-written NextToken loop).
+// exact signatures so that *ec2.Client and the SDK's paginators fit it, plus
+// one ...AsList helper per Describe call built on the SDK paginators (never a
+// hand-written NextToken loop).
 package ec2api
 
 import (

@@ -1,7 +1,7 @@
 package steperr_test
 
 import (
-	"github.com/mirrorflow/mirrorflow/shared/sdktest"
+	"github.com/mirrorflow/mirrorflow/internal/testkit/sdktest"
 
 	"context"
 	"errors"

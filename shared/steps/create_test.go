@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/mirrorflow/mirrorflow/shared/ec2fake"
+	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
 	"github.com/mirrorflow/mirrorflow/shared/steperr"
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
@@ -20,10 +20,10 @@ func TestCreateSession(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("a retried CreateSession reuses its ClientToken and creates one session", func(t *testing.T) {
-		fake, cfg := loadScenario(t)
-		h := New(fake, cfg)
+		acct, cfg := loadScenario(t)
+		h := New(acct.Client, cfg)
 		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
-		before := len(fake.Sessions())
+		before := len(acct.Sessions())
 		first, err := h.CreateSession(ctx, p)
 		if err != nil {
 			t.Fatal(err)
@@ -36,28 +36,27 @@ func TestCreateSession(t *testing.T) {
 		if first.SessionID == "" || second.SessionID != first.SessionID || second.Outcome != workflow.OutcomeCreated {
 			t.Errorf("retry = %q %q, first = %q", second.Outcome, second.SessionID, first.SessionID)
 		}
-		if n := len(fake.Sessions()) - before; n != 1 {
+		if n := len(acct.Sessions()) - before; n != 1 {
 			t.Errorf("two attempts created %d sessions, want 1", n)
 		}
-		reqs := fake.Requests(ec2fake.CreateTrafficMirrorSession)
+		reqs := acct.Requests("CreateTrafficMirrorSession")
 		if len(reqs) != 2 {
 			t.Fatalf("CreateTrafficMirrorSession called %d times, want 2", len(reqs))
 		}
-		tok1 := aws.ToString(reqs[0].(*ec2.CreateTrafficMirrorSessionInput).ClientToken)
-		tok2 := aws.ToString(reqs[1].(*ec2.CreateTrafficMirrorSessionInput).ClientToken)
+		tok1, tok2 := reqs[0].Params.Get("ClientToken"), reqs[1].Params.Get("ClientToken")
 		if tok1 == "" || tok1 != tok2 {
 			t.Errorf("ClientTokens %q and %q, want the same non-empty token", tok1, tok2)
 		}
 	})
 
 	t.Run("the session is tagged with the execution that made it", func(t *testing.T) {
-		fake, cfg := loadScenario(t)
-		h := New(fake, cfg)
+		acct, cfg := loadScenario(t)
+		h := New(acct.Client, cfg)
 		p, err := h.CreateSession(ctx, payloadsBefore(t, h, app0)[workflow.StepCreateSession])
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, _ := fake.Session(p.SessionID)
+		s, _ := acct.Session(p.SessionID)
 		want := []ec2types.Tag{
 			{Key: aws.String("Name"), Value: aws.String("mirrorflow-" + app0)},
 			{Key: aws.String("ManagedBy"), Value: aws.String("mirrorflow")},
@@ -71,33 +70,37 @@ func TestCreateSession(t *testing.T) {
 	})
 
 	t.Run("a session another execution made meanwhile means exists", func(t *testing.T) {
-		fake, cfg := loadScenario(t)
-		h := New(fake, cfg)
+		acct, cfg := loadScenario(t)
+		h := New(acct.Client, cfg)
 		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
 		// Another execution for the same instance won the race, to another candidate.
-		fake.AddTrafficMirrorSessions(ec2types.TrafficMirrorSession{
-			TrafficMirrorSessionId: aws.String("tms-0123456789abcdef0"), TrafficMirrorTargetId: aws.String(sensor0),
-			TrafficMirrorFilterId: aws.String(cfg.FilterID), NetworkInterfaceId: aws.String(app0ENI), SessionNumber: aws.Int32(cfg.SessionNumber),
+		other, err := acct.Client.CreateTrafficMirrorSession(ctx, &ec2.CreateTrafficMirrorSessionInput{
+			TrafficMirrorTargetId: aws.String(sensor0), TrafficMirrorFilterId: aws.String(cfg.FilterID),
+			NetworkInterfaceId: aws.String(app0ENI), SessionNumber: aws.Int32(cfg.SessionNumber),
 		})
-		fake.ResetCalls()
+		if err != nil {
+			t.Fatalf("the other execution's create: %v", err)
+		}
+		otherID := aws.ToString(other.TrafficMirrorSession.TrafficMirrorSessionId)
+		acct.ResetCalls()
 		got, err := h.CreateSession(ctx, p)
 		if err != nil {
 			t.Fatalf("CreateSession: %v", err)
 		}
-		if got.Outcome != workflow.OutcomeExists || got.SessionID != "tms-0123456789abcdef0" || got.TargetID != sensor0 {
-			t.Errorf("CreateSession = %q %q %q, want exists tms-0123456789abcdef0 %s", got.Outcome, got.SessionID, got.TargetID, sensor0)
+		if got.Outcome != workflow.OutcomeExists || got.SessionID != otherID || got.TargetID != sensor0 {
+			t.Errorf("CreateSession = %q %q %q, want exists %s %s", got.Outcome, got.SessionID, got.TargetID, otherID, sensor0)
 		}
-		want := map[string]int{ec2fake.CreateTrafficMirrorSession: 1, ec2fake.DescribeTrafficMirrorSessions: 1}
-		if diff := cmp.Diff(want, fake.CallCounts()); diff != "" {
+		want := map[string]int{"CreateTrafficMirrorSession": 1, "DescribeTrafficMirrorSessions": 1}
+		if diff := cmp.Diff(want, acct.Calls()); diff != "" {
 			t.Errorf("calls (-want +got):\n%s", diff)
 		}
 	})
 
 	t.Run("a refused create with no candidate session is EC2Rejected", func(t *testing.T) {
-		fake, cfg := loadScenario(t)
-		h := New(fake, cfg)
+		acct, cfg := loadScenario(t)
+		h := New(acct.Client, cfg)
 		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
-		fake.FailNextWithMessage(ec2fake.CreateTrafficMirrorSession, 1, "TrafficMirrorSourcesPerTargetLimitExceeded", "too many sources")
+		acct.InjectFault(ec2sim.Fault{Action: "CreateTrafficMirrorSession", Count: 1, Code: "TrafficMirrorSourcesPerTargetLimitExceeded", Message: "too many sources"})
 		_, err := h.CreateSession(ctx, p)
 		var rejected *steperr.EC2Rejected
 		if !asType(err, &rejected) || rejected.Code != "TrafficMirrorSourcesPerTargetLimitExceeded" {
@@ -106,26 +109,26 @@ func TestCreateSession(t *testing.T) {
 	})
 
 	t.Run("a throttled create is EC2Throttled and not re-checked", func(t *testing.T) {
-		fake, cfg := loadScenario(t)
-		h := New(fake, cfg)
+		acct, cfg := loadScenario(t)
+		h := New(acct.Client, cfg)
 		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
-		fake.ResetCalls()
-		fake.FailNext(ec2fake.CreateTrafficMirrorSession, 1, "RequestLimitExceeded")
+		acct.ResetCalls()
+		acct.InjectFault(ec2sim.Fault{Action: "CreateTrafficMirrorSession", Count: 1, Code: "RequestLimitExceeded"})
 		_, err := h.CreateSession(ctx, p)
 		if steperr.TypeName(err) != "EC2Throttled" {
 			t.Fatalf("error = %T %v, want EC2Throttled", err, err)
 		}
-		if n := fake.Calls(ec2fake.DescribeTrafficMirrorSessions); n != 0 {
+		if n := acct.Calls()["DescribeTrafficMirrorSessions"]; n != 0 {
 			t.Errorf("a transient failure was re-checked with %d Describe calls", n)
 		}
 	})
 
 	t.Run("dry run reports created without creating", func(t *testing.T) {
-		fake, cfg := loadScenario(t)
-		h := New(fake, cfg)
+		acct, cfg := loadScenario(t)
+		h := New(acct.Client, cfg)
 		h.DryRun = true
 		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
-		before := len(fake.Sessions())
+		before := len(acct.Sessions())
 		got, err := h.CreateSession(ctx, p)
 		if err != nil {
 			t.Fatal(err)
@@ -133,21 +136,20 @@ func TestCreateSession(t *testing.T) {
 		if got.Outcome != workflow.OutcomeCreated || got.SessionID != "" || !strings.HasPrefix(got.Reason, "dry run") {
 			t.Errorf("dry run = %q %q %q", got.Outcome, got.SessionID, got.Reason)
 		}
-		if n := len(fake.Sessions()); n != before {
+		if n := len(acct.Sessions()); n != before {
 			t.Errorf("dry run created %d sessions", n-before)
 		}
-		req := fake.Requests(ec2fake.CreateTrafficMirrorSession)[0].(*ec2.CreateTrafficMirrorSessionInput)
-		if !aws.ToBool(req.DryRun) {
+		if req := acct.Requests("CreateTrafficMirrorSession")[0]; req.Params.Get("DryRun") != "true" {
 			t.Error("dry run did not set DryRun")
 		}
 	})
 
 	t.Run("dry run that EC2 refuses is the refusal", func(t *testing.T) {
-		fake, cfg := loadScenario(t)
-		h := New(fake, cfg)
+		acct, cfg := loadScenario(t)
+		h := New(acct.Client, cfg)
 		h.DryRun = true
 		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
-		fake.FailNext(ec2fake.CreateTrafficMirrorSession, 1, "UnauthorizedOperation")
+		acct.InjectFault(ec2sim.Fault{Action: "CreateTrafficMirrorSession", Count: 1, Code: "UnauthorizedOperation"})
 		_, err := h.CreateSession(ctx, p)
 		if steperr.TypeName(err) != "EC2Rejected" {
 			t.Fatalf("error = %T %v, want EC2Rejected", err, err)
@@ -155,13 +157,13 @@ func TestCreateSession(t *testing.T) {
 	})
 
 	t.Run("a payload without a chosen target is InvalidInput", func(t *testing.T) {
-		fake, cfg := loadScenario(t)
-		h := New(fake, cfg)
+		acct, cfg := loadScenario(t)
+		h := New(acct.Client, cfg)
 		p := payloadsBefore(t, h, app0)[workflow.StepPickLeastLoaded]
-		fake.ResetCalls()
+		acct.ResetCalls()
 		_, err := h.CreateSession(ctx, p)
-		if steperr.TypeName(err) != "InvalidInput" || len(fake.CallCounts()) != 0 {
-			t.Errorf("error = %v, calls %v; want InvalidInput and no call", err, fake.CallCounts())
+		if steperr.TypeName(err) != "InvalidInput" || len(acct.Calls()) != 0 {
+			t.Errorf("error = %v, calls %v; want InvalidInput and no call", err, acct.Calls())
 		}
 	})
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
+	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
 	"github.com/mirrorflow/mirrorflow/shared/config"
-	"github.com/mirrorflow/mirrorflow/shared/ec2fake"
 	"github.com/mirrorflow/mirrorflow/shared/steperr"
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
@@ -55,12 +55,12 @@ func handlerOf(h *Handlers, step string) any {
 // throttling and server faults are retried, anything else is terminal.
 func TestEC2ErrorsReachLambdaByName(t *testing.T) {
 	calls := map[string][]string{
-		workflow.StepCheckExistingSession: {ec2fake.DescribeInstances, ec2fake.DescribeTrafficMirrorSessions, ec2fake.DescribeTrafficMirrorTargets},
-		workflow.StepGatherCandidates:     {ec2fake.DescribeTrafficMirrorTargets, ec2fake.DescribeNetworkInterfaces},
-		workflow.StepFilterBySG:           {ec2fake.DescribeSecurityGroups},
-		workflow.StepFilterByNACL:         {ec2fake.DescribeNetworkAcls},
-		workflow.StepPickLeastLoaded:      {ec2fake.DescribeTrafficMirrorSessions},
-		workflow.StepCreateSession:        {ec2fake.CreateTrafficMirrorSession},
+		workflow.StepCheckExistingSession: {"DescribeInstances", "DescribeTrafficMirrorSessions", "DescribeTrafficMirrorTargets"},
+		workflow.StepGatherCandidates:     {"DescribeTrafficMirrorTargets", "DescribeNetworkInterfaces"},
+		workflow.StepFilterBySG:           {"DescribeSecurityGroups"},
+		workflow.StepFilterByNACL:         {"DescribeNetworkAcls"},
+		workflow.StepPickLeastLoaded:      {"DescribeTrafficMirrorSessions"},
+		workflow.StepCreateSession:        {"CreateTrafficMirrorSession"},
 	}
 	codes := []struct {
 		code, wantType string
@@ -75,20 +75,20 @@ func TestEC2ErrorsReachLambdaByName(t *testing.T) {
 		for _, action := range calls[s.Name] {
 			for _, c := range codes {
 				t.Run(s.Name+"/"+action+"/"+c.code, func(t *testing.T) {
-					fake, cfg := loadScenario(t)
-					h := New(fake, cfg)
+					acct, cfg := loadScenario(t)
+					h := New(acct.Client, cfg)
 					payloads := payloadsBefore(t, h, app0)
-					fake.FailNext(action, 1, c.code)
+					acct.InjectFault(ec2sim.Fault{Action: action, Count: 1, Code: c.code})
 					var payload any = payloads[s.Name]
 					if s.Name == workflow.StepCheckExistingSession {
 						payload = startFor(app0)
 					}
-					before := len(fake.Sessions())
+					before := len(acct.Sessions())
 					gotType, msg := invoke(t, handlerOf(h, s.Name), payload)
 					if gotType != c.wantType {
 						t.Errorf("errorType = %q (%s), want %q", gotType, msg, c.wantType)
 					}
-					if n := len(fake.Sessions()); n != before {
+					if n := len(acct.Sessions()); n != before {
 						t.Errorf("a failed step changed the sessions from %d to %d", before, n)
 					}
 				})
@@ -117,29 +117,29 @@ func TestEveryStepReturnsANamedError(t *testing.T) {
 		}
 	})
 	t.Run("a payload without a source is InvalidInput at every later step", func(t *testing.T) {
-		fake, cfg := loadScenario(t)
-		h := New(fake, cfg)
+		acct, cfg := loadScenario(t)
+		h := New(acct.Client, cfg)
 		for _, s := range workflow.Steps[1:] {
 			gotType, msg := invoke(t, handlerOf(h, s.Name), workflow.Placement{InstanceID: app0})
 			if gotType != "InvalidInput" {
 				t.Errorf("%s: errorType = %q (%s), want InvalidInput", s.Name, gotType, msg)
 			}
-			if len(fake.CallCounts()) != 0 {
-				t.Errorf("%s called EC2 with a payload it cannot use: %v", s.Name, fake.CallCounts())
+			if len(acct.Calls()) != 0 {
+				t.Errorf("%s called EC2 with a payload it cannot use: %v", s.Name, acct.Calls())
 			}
 		}
 	})
 	t.Run("an input that is not an instance is InvalidInput", func(t *testing.T) {
-		fake, cfg := loadScenario(t)
-		gotType, msg := invoke(t, New(fake, cfg).CheckExistingSession, workflow.Start{Input: json.RawMessage(`[1]`), ExecutionID: executionID})
+		acct, cfg := loadScenario(t)
+		gotType, msg := invoke(t, New(acct.Client, cfg).CheckExistingSession, workflow.Start{Input: json.RawMessage(`[1]`), ExecutionID: executionID})
 		if gotType != "InvalidInput" {
 			t.Errorf("errorType = %q (%s), want InvalidInput", gotType, msg)
 		}
 	})
 	t.Run("no candidate left is NoReachableSensor naming the step", func(t *testing.T) {
-		fake, cfg := loadScenario(t)
+		acct, cfg := loadScenario(t)
 		cfg.TargetIDs, cfg.LocalZoneOnly = []string{sensor1}, true
-		h := New(fake, cfg)
+		h := New(acct.Client, cfg)
 		p, err := h.CheckExistingSession(context.Background(), startFor(app0))
 		if err != nil {
 			t.Fatal(err)

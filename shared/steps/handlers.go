@@ -36,7 +36,8 @@ const (
 
 // Handlers are the workflow's steps, sharing one EC2 client and configuration.
 type Handlers struct {
-	// EC2 is *ec2.Client in a Lambda, the behavioural fake in tests.
+	// EC2 is the *ec2.Client of the Lambda, of mirrorctl plan, or of a test
+	// pointed at the EC2 simulator.
 	EC2 ec2api.API
 	// Config is the deployment's configuration.
 	Config config.Config

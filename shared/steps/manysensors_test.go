@@ -9,8 +9,9 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/mirrorflow/mirrorflow/internal/snapshot"
+	"github.com/mirrorflow/mirrorflow/internal/testkit/ec2account"
 	"github.com/mirrorflow/mirrorflow/shared/config"
-	"github.com/mirrorflow/mirrorflow/shared/ec2fake"
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
 
@@ -19,20 +20,21 @@ import (
 // ACL allows everything, behind a security group of its own that admits
 // VXLAN from the scenario's VPC; so every step that filters on the
 // candidates' ids gets n values or more. It returns the targets' ids.
-func addSensors(f *ec2fake.EC2, sensorTag config.Tag, n int) []string {
+func addSensors(f *ec2account.Account, sensorTag config.Tag, n int) []string {
 	var ids []string
+	add := &snapshot.Snapshot{}
 	for i := range n {
 		id := func(prefix string) string { return fmt.Sprintf("%s-%017x", prefix, 0xbe0000+i) }
 		target, eni, instance, group, vpcID := id("tmt"), id("eni"), id("i"), id("sg"), id("vpc")
 		ip := fmt.Sprintf("10.1.%d.%d", i/200, 10+i%200)
 		ids = append(ids, target)
 
-		f.AddTrafficMirrorTargets(ec2types.TrafficMirrorTarget{
+		add.TrafficMirrorTargets = append(add.TrafficMirrorTargets, ec2types.TrafficMirrorTarget{
 			TrafficMirrorTargetId: aws.String(target), Type: ec2types.TrafficMirrorTargetTypeNetworkInterface,
-			NetworkInterfaceId: aws.String(eni), OwnerId: aws.String(ec2fake.DefaultOwnerID),
+			NetworkInterfaceId: aws.String(eni), OwnerId: aws.String("123456789012"),
 			Tags: []ec2types.Tag{{Key: aws.String(sensorTag.Key), Value: aws.String(sensorTag.Value)}},
 		})
-		f.AddNetworkInterfaces(ec2types.NetworkInterface{
+		add.NetworkInterfaces = append(add.NetworkInterfaces, ec2types.NetworkInterface{
 			NetworkInterfaceId: aws.String(eni), SubnetId: aws.String(id("subnet")), VpcId: aws.String(vpcID),
 			AvailabilityZone: aws.String("us-east-1a"), PrivateIpAddress: aws.String(ip),
 			PrivateIpAddresses: []ec2types.NetworkInterfacePrivateIpAddress{{Primary: aws.Bool(true), PrivateIpAddress: aws.String(ip)}},
@@ -40,8 +42,9 @@ func addSensors(f *ec2fake.EC2, sensorTag config.Tag, n int) []string {
 			Attachment:         &ec2types.NetworkInterfaceAttachment{InstanceId: aws.String(instance), DeviceIndex: aws.Int32(0)},
 			Status:             ec2types.NetworkInterfaceStatusInUse,
 		})
-		f.AddInstances(runningInstance(instance, eni, "us-east-1a", ip))
-		f.AddSecurityGroups(ec2types.SecurityGroup{
+		add.Reservations = append(add.Reservations, ec2types.Reservation{ReservationId: aws.String(id("r")),
+			Instances: []ec2types.Instance{runningInstance(instance, eni, "us-east-1a", ip)}})
+		add.SecurityGroups = append(add.SecurityGroups, ec2types.SecurityGroup{
 			GroupId: aws.String(group), GroupName: aws.String("sensor-" + group), VpcId: aws.String(vpcID),
 			IpPermissions: []ec2types.IpPermission{{
 				IpProtocol: aws.String("udp"), FromPort: aws.Int32(4789), ToPort: aws.Int32(4789),
@@ -52,11 +55,12 @@ func addSensors(f *ec2fake.EC2, sensorTag config.Tag, n int) []string {
 			return ec2types.NetworkAclEntry{RuleNumber: aws.Int32(n), Egress: aws.Bool(egress), Protocol: aws.String("-1"),
 				RuleAction: ec2types.RuleActionAllow, CidrBlock: aws.String("0.0.0.0/0")}
 		}
-		f.AddNetworkACLs(ec2types.NetworkAcl{
+		add.NetworkAcls = append(add.NetworkAcls, ec2types.NetworkAcl{
 			NetworkAclId: aws.String(id("acl")), VpcId: aws.String(vpcID), IsDefault: aws.Bool(true),
 			Entries: []ec2types.NetworkAclEntry{allowAll(100, false), allowAll(100, true)},
 		})
 	}
+	f.Put(add)
 	return ids
 }
 
@@ -73,39 +77,39 @@ func TestManySensorsAreDescribedInChunks(t *testing.T) {
 		gather      map[string]int
 	}{
 		{name: "sensors found by tag: one unfiltered DescribeTrafficMirrorTargets",
-			gather: map[string]int{ec2fake.DescribeTrafficMirrorTargets: 1, ec2fake.DescribeNetworkInterfaces: 2, ec2fake.DescribeInstances: 2}},
+			gather: map[string]int{"DescribeTrafficMirrorTargets": 1, "DescribeNetworkInterfaces": 2, "DescribeInstances": 2}},
 		{name: "sensors configured as TargetIds: their ids are described in two calls", byTargetIDs: true,
-			gather: map[string]int{ec2fake.DescribeTrafficMirrorTargets: 2, ec2fake.DescribeNetworkInterfaces: 2, ec2fake.DescribeInstances: 2}},
+			gather: map[string]int{"DescribeTrafficMirrorTargets": 2, "DescribeNetworkInterfaces": 2, "DescribeInstances": 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake, cfg := loadScenario(t)
-			ids := addSensors(fake, cfg.SensorTag, sensors)
+			acct, cfg := loadScenario(t)
+			ids := addSensors(acct, cfg.SensorTag, sensors)
 			if tt.byTargetIDs {
 				cfg.TargetIDs = ids
 			}
-			h := New(fake, cfg)
+			h := New(acct.Client, cfg)
 			want := map[string]map[string]int{
-				workflow.StepCheckExistingSession: {ec2fake.DescribeInstances: 1, ec2fake.DescribeTrafficMirrorSessions: 1, ec2fake.DescribeTrafficMirrorTargets: 1},
+				workflow.StepCheckExistingSession: {"DescribeInstances": 1, "DescribeTrafficMirrorSessions": 1, "DescribeTrafficMirrorTargets": 1},
 				workflow.StepGatherCandidates:     tt.gather,
 				workflow.StepFilterByZone:         {},
-				workflow.StepFilterBySG:           {ec2fake.DescribeSecurityGroups: 2},
-				workflow.StepFilterByNACL:         {ec2fake.DescribeNetworkAcls: 2},
-				workflow.StepPickLeastLoaded:      {ec2fake.DescribeTrafficMirrorSessions: 2},
-				workflow.StepCreateSession:        {ec2fake.CreateTrafficMirrorSession: 1},
+				workflow.StepFilterBySG:           {"DescribeSecurityGroups": 2},
+				workflow.StepFilterByNACL:         {"DescribeNetworkAcls": 2},
+				workflow.StepPickLeastLoaded:      {"DescribeTrafficMirrorSessions": 2},
+				workflow.StepCreateSession:        {"CreateTrafficMirrorSession": 1},
 			}
-			fake.ResetCalls()
+			acct.ResetCalls()
 			p, err := h.CheckExistingSession(context.Background(), startFor(app0))
 			if err != nil {
 				t.Fatalf("%s: %v", workflow.StepCheckExistingSession, err)
 			}
-			got := map[string]map[string]int{workflow.StepCheckExistingSession: fake.CallCounts()}
+			got := map[string]map[string]int{workflow.StepCheckExistingSession: acct.Calls()}
 			for _, s := range workflow.Steps[1:] {
-				fake.ResetCalls()
+				acct.ResetCalls()
 				if p, err = laterSteps[s.Name](h, context.Background(), p); err != nil {
 					t.Fatalf("%s: %v", s.Name, err)
 				}
-				got[s.Name] = fake.CallCounts()
+				got[s.Name] = acct.Calls()
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("calls per step (-want +got):\n%s", diff)

@@ -1,12 +1,11 @@
 package steps
 
 import (
-	"github.com/mirrorflow/mirrorflow/shared/snapshot"
+	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
 
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,8 +15,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/mirrorflow/mirrorflow/internal/testkit/ec2account"
 	"github.com/mirrorflow/mirrorflow/shared/config"
-	"github.com/mirrorflow/mirrorflow/shared/ec2fake"
 	"github.com/mirrorflow/mirrorflow/shared/placement"
 	"github.com/mirrorflow/mirrorflow/shared/steperr"
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
@@ -40,17 +39,17 @@ const (
 	executionID   = "arn:aws:states:us-east-1:123456789012:execution:mirrorflow-placement:3f1c2a9e"
 )
 
-// loadScenario returns a fake account holding the example account
-// (testdata/snapshots/three-zones.json) and its configuration.
-func loadScenario(t testing.TB) (*ec2fake.EC2, config.Config) {
+// loadScenario starts the EC2 simulator holding the example account
+// (testdata/snapshots/three-zones.json), and returns it with the account's
+// configuration; opts tune the simulator.
+func loadScenario(t testing.TB, opts ...ec2sim.Options) (*ec2account.Account, config.Config) {
 	t.Helper()
-	snap, err := snapshot.Load(filepath.Join("..", "..", "testdata", "snapshots", "three-zones.json"))
-	if err != nil {
-		t.Fatal(err)
+	snap := ec2account.Example(t, "three-zones.json")
+	var o ec2sim.Options
+	if len(opts) > 0 {
+		o = opts[0]
 	}
-	fake := ec2fake.New()
-	fake.Load(snap)
-	return fake, *snap.Config
+	return ec2account.Start(t, snap, o), *snap.Config
 }
 
 func startFor(instanceID string) workflow.Start {
@@ -91,7 +90,7 @@ func TestRun(t *testing.T) {
 	tests := []struct {
 		name     string
 		instance string
-		setup    func(testing.TB, *ec2fake.EC2, *config.Config)
+		setup    func(testing.TB, *ec2account.Account, *config.Config)
 		// want is compared on Outcome, TargetID, SessionID (when not "*").
 		wantOutcome workflow.Outcome
 		wantTarget  string
@@ -108,31 +107,31 @@ func TestRun(t *testing.T) {
 		{name: "the only sensor in the source's zone is chosen", instance: app2,
 			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor2, wantSession: "*"},
 		{name: "a session to a target that is not a candidate does not count", instance: app1,
-			setup: func(_ testing.TB, _ *ec2fake.EC2, c *config.Config) {
+			setup: func(_ testing.TB, _ *ec2account.Account, c *config.Config) {
 				c.TargetIDs = []string{sensor0, sensor2, sensor3}
 				c.SessionNumber = 2
 			},
 			// No sensor in us-east-1b: sensor2 and sensor3 tie at no session, sensor0 has three.
 			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor2, wantSession: "*"},
 		{name: "a session number taken by someone else's session ends in EC2Rejected", instance: app1,
-			setup: func(_ testing.TB, _ *ec2fake.EC2, c *config.Config) {
+			setup: func(_ testing.TB, _ *ec2account.Account, c *config.Config) {
 				c.TargetIDs = []string{sensor0, sensor2, sensor3}
 			},
 			wantErrType: "EC2Rejected", wantReason: []string{"InvalidParameterValue", app1ENI}},
 		{name: "an instance that is itself a sensor is skipped", instance: "i-0a0a0a0a0a0a0a0a0",
-			setup: func(_ testing.TB, f *ec2fake.EC2, _ *config.Config) {
+			setup: func(_ testing.TB, f *ec2account.Account, _ *config.Config) {
 				f.AddInstances(runningInstance("i-0a0a0a0a0a0a0a0a0", sensor0ENI, "us-east-1a", "10.0.100.10"))
 			},
 			wantOutcome: workflow.OutcomeSkipped, wantReason: []string{"itself traffic mirror target " + sensor0}},
 		{name: "an instance without a primary interface is skipped", instance: "i-0b0b0b0b0b0b0b0b0",
-			setup: func(_ testing.TB, f *ec2fake.EC2, _ *config.Config) {
+			setup: func(_ testing.TB, f *ec2account.Account, _ *config.Config) {
 				inst := runningInstance("i-0b0b0b0b0b0b0b0b0", "", "us-east-1a", "")
 				inst.NetworkInterfaces = nil
 				f.AddInstances(inst)
 			},
 			wantOutcome: workflow.OutcomeSkipped, wantReason: []string{"no primary network interface"}},
 		{name: "a stopped instance is InstanceNotFound", instance: "i-0c0c0c0c0c0c0c0c0",
-			setup: func(_ testing.TB, f *ec2fake.EC2, _ *config.Config) {
+			setup: func(_ testing.TB, f *ec2account.Account, _ *config.Config) {
 				inst := runningInstance("i-0c0c0c0c0c0c0c0c0", "eni-0c0c0c0c0c0c0c0c0", "us-east-1a", "10.0.0.99")
 				inst.State.Name = ec2types.InstanceStateNameStopped
 				f.AddInstances(inst)
@@ -141,29 +140,29 @@ func TestRun(t *testing.T) {
 		{name: "an instance EC2 no longer knows is InstanceNotFound", instance: "i-0d0d0d0d0d0d0d0d0",
 			wantErrType: "InstanceNotFound", wantReason: []string{"InvalidInstanceID.NotFound"}},
 		{name: "no tagged sensor ends in NoReachableSensor naming GatherCandidates", instance: app0,
-			setup: func(_ testing.TB, _ *ec2fake.EC2, c *config.Config) {
+			setup: func(_ testing.TB, _ *ec2account.Account, c *config.Config) {
 				c.SensorTag = config.Tag{Key: "team", Value: "nsm"}
 			},
 			wantErrType: "NoReachableSensor", wantErrStep: workflow.StepGatherCandidates, wantReason: []string{"team=nsm"}},
 		{name: "a configured target that does not exist is rejected and the others still place", instance: app0,
-			setup: func(_ testing.TB, _ *ec2fake.EC2, c *config.Config) {
+			setup: func(_ testing.TB, _ *ec2account.Account, c *config.Config) {
 				c.TargetIDs = []string{"tmt-0123456789abcdef0", sensor3}
 			},
 			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor3, wantSession: "*"},
 		{name: "LocalZoneOnly with no sensor in the zone ends in NoReachableSensor naming FilterByAvailabilityZone", instance: app0,
-			setup: func(_ testing.TB, _ *ec2fake.EC2, c *config.Config) {
+			setup: func(_ testing.TB, _ *ec2account.Account, c *config.Config) {
 				c.TargetIDs = []string{sensor1, sensor2}
 				c.LocalZoneOnly = true
 			},
 			wantErrType: "NoReachableSensor", wantErrStep: workflow.StepFilterByZone, wantReason: []string{sensor1, sensor2}},
 		{name: "without a sensor in the zone a cross-zone sensor is chosen", instance: app0,
-			setup:       func(_ testing.TB, _ *ec2fake.EC2, c *config.Config) { c.TargetIDs = []string{sensor1} },
+			setup:       func(_ testing.TB, _ *ec2account.Account, c *config.Config) { c.TargetIDs = []string{sensor1} },
 			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor1, wantSession: "*"},
 		{name: "no sensor admits VXLAN ends in NoReachableSensor naming FilterBySecurityGroup", instance: app0,
-			setup:       func(_ testing.TB, f *ec2fake.EC2, _ *config.Config) { f.AddSecurityGroups(denyVXLANGroup()) },
+			setup:       func(_ testing.TB, f *ec2account.Account, _ *config.Config) { f.AddSecurityGroups(denyVXLANGroup()) },
 			wantErrType: "NoReachableSensor", wantErrStep: workflow.StepFilterBySG, wantReason: []string{sensor0, sensor1, sensor2, sensor3}},
 		{name: "a prefix list naming the source's subnet admits VXLAN", instance: app0,
-			setup: func(_ testing.TB, f *ec2fake.EC2, _ *config.Config) {
+			setup: func(_ testing.TB, f *ec2account.Account, _ *config.Config) {
 				g := denyVXLANGroup()
 				g.IpPermissions = append(g.IpPermissions, ec2types.IpPermission{
 					IpProtocol: aws.String("udp"), FromPort: aws.Int32(4789), ToPort: aws.Int32(4789),
@@ -174,18 +173,18 @@ func TestRun(t *testing.T) {
 			},
 			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor3, wantSession: "*"},
 		{name: "a sensor subnet ACL that denies UDP 4789 ends in NoReachableSensor naming FilterByNetworkACL", instance: app0,
-			setup: func(t testing.TB, f *ec2fake.EC2, c *config.Config) {
+			setup: func(t testing.TB, f *ec2account.Account, c *config.Config) {
 				c.TargetIDs = []string{sensor0, sensor3} // both in subnet-05f421c502822d6a7
 				reassociate(t, f, "subnet-05f421c502822d6a7", denyVXLANACL("acl-0e0e0e0e0e0e0e0e0", "subnet-05f421c502822d6a7"))
 			},
 			wantErrType: "NoReachableSensor", wantErrStep: workflow.StepFilterByNACL, wantReason: []string{sensor0, sensor3}},
 		{name: "a full sensor is dropped and the next least-loaded one is chosen", instance: app0,
-			setup: func(_ testing.TB, f *ec2fake.EC2, _ *config.Config) {
+			setup: func(_ testing.TB, f *ec2account.Account, _ *config.Config) {
 				f.AddTrafficMirrorSessions(sessionsFrom(sensor3, 10)...)
 			},
 			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor0, wantSession: "*"},
 		{name: "every sensor full ends in NoReachableSensor naming PickLeastLoaded", instance: app0,
-			setup: func(_ testing.TB, f *ec2fake.EC2, c *config.Config) {
+			setup: func(_ testing.TB, f *ec2account.Account, c *config.Config) {
 				c.TargetIDs = []string{sensor3}
 				f.AddTrafficMirrorSessions(sessionsFrom(sensor3, 10)...)
 			},
@@ -193,12 +192,12 @@ func TestRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake, cfg := loadScenario(t)
+			acct, cfg := loadScenario(t)
 			if tt.setup != nil {
-				tt.setup(t, fake, &cfg)
+				tt.setup(t, acct, &cfg)
 			}
-			before := len(fake.Sessions())
-			p, err := Run(context.Background(), New(fake, cfg), startFor(tt.instance))
+			before := len(acct.Sessions())
+			p, err := Run(context.Background(), New(acct.Client, cfg), startFor(tt.instance))
 			if tt.wantErrType != "" {
 				if err == nil {
 					t.Fatalf("Run succeeded with outcome %q, want %s", p.Outcome, tt.wantErrType)
@@ -218,7 +217,7 @@ func TestRun(t *testing.T) {
 						t.Errorf("error %q does not mention %q", err, want)
 					}
 				}
-				if n := len(fake.Sessions()); n != before {
+				if n := len(acct.Sessions()); n != before {
 					t.Errorf("a failed placement changed the sessions from %d to %d", before, n)
 				}
 				return
@@ -236,7 +235,7 @@ func TestRun(t *testing.T) {
 			}
 			switch tt.wantSession {
 			case "*":
-				s, ok := fake.Session(p.SessionID)
+				s, ok := acct.Session(p.SessionID)
 				if !ok {
 					t.Fatalf("the account has no session %q", p.SessionID)
 				}
@@ -251,7 +250,7 @@ func TestRun(t *testing.T) {
 				if p.SessionID != tt.wantSession {
 					t.Errorf("SessionID = %q, want %q", p.SessionID, tt.wantSession)
 				}
-				if n := len(fake.Sessions()); n != before {
+				if n := len(acct.Sessions()); n != before {
 					t.Errorf("outcome %s changed the sessions from %d to %d", p.Outcome, before, n)
 				}
 			}
@@ -280,9 +279,9 @@ func runningInstance(id, eni, zone, ip string) ec2types.Instance {
 
 // reassociate moves subnet from whichever ACL holds it to acl, as
 // ReplaceNetworkAclAssociation does: a subnet has exactly one ACL.
-func reassociate(t testing.TB, f *ec2fake.EC2, subnet string, acl ec2types.NetworkAcl) {
+func reassociate(t testing.TB, f *ec2account.Account, subnet string, acl ec2types.NetworkAcl) {
 	t.Helper()
-	out, err := f.DescribeNetworkAcls(context.Background(), &ec2.DescribeNetworkAclsInput{
+	out, err := f.Client.DescribeNetworkAcls(context.Background(), &ec2.DescribeNetworkAclsInput{
 		Filters: []ec2types.Filter{{Name: aws.String("association.subnet-id"), Values: []string{subnet}}},
 	})
 	if err != nil {
@@ -352,22 +351,22 @@ func payloadsBefore(t *testing.T, h *Handlers, instance string) map[string]workf
 // contract in workflow.Steps: nothing outside its EC2Actions, and one
 // Describe per kind of resource however many candidates there are.
 func TestStepsCallOnlyTheirDeclaredActions(t *testing.T) {
-	fake, cfg := loadScenario(t)
-	h := New(fake, cfg)
+	acct, cfg := loadScenario(t)
+	h := New(acct.Client, cfg)
 	payloads := payloadsBefore(t, h, app0)
 	want := map[string]map[string]int{
-		workflow.StepCheckExistingSession: {ec2fake.DescribeInstances: 1, ec2fake.DescribeTrafficMirrorSessions: 1, ec2fake.DescribeTrafficMirrorTargets: 1},
+		workflow.StepCheckExistingSession: {"DescribeInstances": 1, "DescribeTrafficMirrorSessions": 1, "DescribeTrafficMirrorTargets": 1},
 		// The scenario's sensor interfaces are not attached to instances, so there is no instance to describe.
-		workflow.StepGatherCandidates: {ec2fake.DescribeTrafficMirrorTargets: 1, ec2fake.DescribeNetworkInterfaces: 1},
+		workflow.StepGatherCandidates: {"DescribeTrafficMirrorTargets": 1, "DescribeNetworkInterfaces": 1},
 		workflow.StepFilterByZone:     {},
-		workflow.StepFilterBySG:       {ec2fake.DescribeSecurityGroups: 1},
-		workflow.StepFilterByNACL:     {ec2fake.DescribeNetworkAcls: 1},
-		workflow.StepPickLeastLoaded:  {ec2fake.DescribeTrafficMirrorSessions: 1},
-		workflow.StepCreateSession:    {ec2fake.CreateTrafficMirrorSession: 1},
+		workflow.StepFilterBySG:       {"DescribeSecurityGroups": 1},
+		workflow.StepFilterByNACL:     {"DescribeNetworkAcls": 1},
+		workflow.StepPickLeastLoaded:  {"DescribeTrafficMirrorSessions": 1},
+		workflow.StepCreateSession:    {"CreateTrafficMirrorSession": 1},
 	}
 	for _, s := range workflow.Steps {
 		t.Run(s.Name, func(t *testing.T) {
-			fake.ResetCalls()
+			acct.ResetCalls()
 			var err error
 			if s.Name == workflow.StepCheckExistingSession {
 				_, err = h.CheckExistingSession(context.Background(), startFor(app0))
@@ -377,7 +376,7 @@ func TestStepsCallOnlyTheirDeclaredActions(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", s.Name, err)
 			}
-			got := fake.CallCounts()
+			got := acct.Calls()
 			for action, n := range got {
 				if !slices.Contains(s.EC2Actions, action) {
 					t.Errorf("%s called %s, which its IAM role does not grant (EC2Actions %v)", s.Name, action, s.EC2Actions)
@@ -397,27 +396,27 @@ func TestStepsCallOnlyTheirDeclaredActions(t *testing.T) {
 // describes the sensors' instances in one call and takes capacity from
 // their type.
 func TestAttachedSensorsAreSizedByTheirInstance(t *testing.T) {
-	fake, cfg := loadScenario(t)
+	acct, cfg := loadScenario(t)
 	for i, eni := range []string{sensor0ENI, "eni-9715505e602618e55"} {
 		id := []string{"i-0f0f0f0f0f0f0f0f1", "i-0f0f0f0f0f0f0f0f2"}[i]
 		inst := runningInstance(id, eni, "us-east-1a", "10.0.100.10")
 		inst.InstanceType = ec2types.InstanceTypeC5n18xlarge
-		fake.AddInstances(inst)
-		out, err := fake.DescribeNetworkInterfaces(context.Background(), &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{eni}})
+		acct.AddInstances(inst)
+		out, err := acct.Client.DescribeNetworkInterfaces(context.Background(), &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{eni}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ni := out.NetworkInterfaces[0]
 		ni.Attachment = &ec2types.NetworkInterfaceAttachment{InstanceId: aws.String(id), DeviceIndex: aws.Int32(0)}
-		fake.AddNetworkInterfaces(ni)
+		acct.AddNetworkInterfaces(ni)
 	}
-	h := New(fake, cfg)
+	h := New(acct.Client, cfg)
 	p := payloadsBefore(t, h, app0)[workflow.StepFilterByZone]
-	fake.ResetCalls()
+	acct.ResetCalls()
 	if _, err := h.GatherCandidates(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
-	if n := fake.Calls(ec2fake.DescribeInstances); n != 1 {
+	if n := acct.Calls()["DescribeInstances"]; n != 1 {
 		t.Errorf("GatherCandidates called DescribeInstances %d times, want 1 for both sensors", n)
 	}
 	byID := map[string]placement.Sensor{}
@@ -436,31 +435,30 @@ func TestAttachedSensorsAreSizedByTheirInstance(t *testing.T) {
 // an account answered one item per page places exactly like one answered at once.
 func TestResultDoesNotDependOnPageSize(t *testing.T) {
 	run := func(pageSize int) (workflow.Placement, map[string]int) {
-		fake, cfg := loadScenario(t)
-		fake.PageSize = pageSize
-		h := New(fake, cfg)
+		acct, cfg := loadScenario(t, ec2sim.Options{PageSize: pageSize})
+		h := New(acct.Client, cfg)
 		h.DryRun = true
 		p, err := Run(context.Background(), h, startFor(app0))
 		if err != nil {
 			t.Fatalf("Run with page size %d: %v", pageSize, err)
 		}
-		return p, fake.CallCounts()
+		return p, acct.Calls()
 	}
 	whole, _ := run(0)
 	paged, calls := run(1)
 	if diff := cmp.Diff(whole, paged); diff != "" {
 		t.Errorf("placement differs when EC2 pages (-whole +paged):\n%s", diff)
 	}
-	if calls[ec2fake.DescribeTrafficMirrorTargets] < 4 {
-		t.Errorf("with one target per page, DescribeTrafficMirrorTargets was called %d times; the steps did not page", calls[ec2fake.DescribeTrafficMirrorTargets])
+	if calls["DescribeTrafficMirrorTargets"] < 4 {
+		t.Errorf("with one target per page, DescribeTrafficMirrorTargets was called %d times; the steps did not page", calls["DescribeTrafficMirrorTargets"])
 	}
 }
 
 // TestStepReports checks the story the console shows: one report per step,
 // in workflow order, each naming what it kept.
 func TestStepReports(t *testing.T) {
-	fake, cfg := loadScenario(t)
-	p, err := Run(context.Background(), New(fake, cfg), startFor(app0))
+	acct, cfg := loadScenario(t)
+	p, err := Run(context.Background(), New(acct.Client, cfg), startFor(app0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,6 +58,12 @@ var Steps = []Step{
 		[]string{"CreateTrafficMirrorSession", "CreateTags", "DescribeTrafficMirrorSessions"}},
 }
 
+// StepEnvVar is the Lambda environment variable naming the workflow step a
+// function runs. It is part of the contract between the stack, which sets it
+// on every step's function, and whoever runs the functions (the offline
+// runner maps the template's functions to steps with it).
+const StepEnvVar = "MIRRORFLOW_STEP"
+
 // StepNamed returns the step called name.
 func StepNamed(name string) (Step, bool) {
 	for _, s := range Steps {

@@ -1,0 +1,273 @@
+// Package offline runs the real placement workflow with no AWS: the state
+// machine definition that cdk synth produced, checked by asl-validator and
+// executed by aws-local-stepfunctions; its Task states sent to the real step
+// bootstraps through the local Lambda host; and EC2 played by the simulator
+// seeded from a snapshot. Only Retry waits may be shortened.
+package offline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
+	"github.com/mirrorflow/mirrorflow/internal/offline/lambdahost"
+	"github.com/mirrorflow/mirrorflow/internal/offline/sfnlocal"
+	"github.com/mirrorflow/mirrorflow/internal/offline/template"
+	"github.com/mirrorflow/mirrorflow/internal/snapshot"
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
+)
+
+// Options say what to run.
+type Options struct {
+	// Template is the synthesized stack template (cdk.out/Mirrorflow.template.json).
+	Template string
+	// Snapshot seeds the EC2 simulator.
+	Snapshot *snapshot.Snapshot
+	// Simulator tunes the EC2 simulator (throttling, faults, latency).
+	Simulator ec2sim.Options
+	// Bootstraps is the folder with one <step dir>/bootstrap per step, built for this machine.
+	Bootstraps string
+	// NodeDir holds the pinned npm tools and sfn-runner.mjs.
+	NodeDir string
+	// RetryInterval replaces every Retry interval, in milliseconds; nil keeps the definition's.
+	RetryInterval *int
+	// Concurrency is how many execution environments each function has.
+	Concurrency int
+	// Logs receives the functions' and the engine's output; nil discards it.
+	Logs io.Writer
+}
+
+// Run is a running offline deployment: simulator, functions and engine.
+type Run struct {
+	Sim         *ec2sim.Sim
+	ec2Endpoint string
+	Host        *lambdahost.Host
+	engine      *sfnlocal.Engine
+	workDir     string
+	sqsFile     string
+	cancel      context.CancelFunc
+}
+
+// Credentials the steps use against the simulator, so the SDK never looks for real ones.
+const (
+	offlineAccessKey = "AKIAMIRRORFLOWOFFLINE"
+	offlineSecretKey = "offline-secret-key-not-used-by-aws"
+)
+
+// Start brings the deployment up. Close it when done.
+func Start(ctx context.Context, opts Options) (_ *Run, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	r := &Run{cancel: cancel}
+	defer func() {
+		if err != nil {
+			r.Close()
+		}
+	}()
+	if opts.Logs == nil {
+		opts.Logs = io.Discard
+	}
+	tmpl, err := template.ReadFile(opts.Template)
+	if err != nil {
+		return nil, fmt.Errorf("starting the offline run: %w", err)
+	}
+	env := template.DefaultEnv
+	def, err := tmpl.Definition(env)
+	if err != nil {
+		return nil, fmt.Errorf("resolving the state machine definition: %w", err)
+	}
+	if r.workDir, err = os.MkdirTemp("", "mirrorflow-offline-"); err != nil {
+		return nil, fmt.Errorf("making a work folder: %w", err)
+	}
+	defPath := filepath.Join(r.workDir, "definition.asl.json")
+	if err := os.WriteFile(defPath, def, 0o600); err != nil {
+		return nil, fmt.Errorf("writing the resolved definition: %w", err)
+	}
+	if err := sfnlocal.Validate(ctx, opts.NodeDir, defPath); err != nil {
+		return nil, fmt.Errorf("checking the synthesized definition: %w", err)
+	}
+
+	r.Sim = ec2sim.New(opts.Snapshot, opts.Simulator)
+	endpoint, err := r.Sim.Start(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("starting the EC2 simulator: %w", err)
+	}
+	r.ec2Endpoint = endpoint
+
+	fns, err := functions(tmpl, env, opts, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	if r.Host, err = lambdahost.Start(ctx, fns, lambdahost.Options{Logs: opts.Logs}); err != nil {
+		return nil, fmt.Errorf("starting the step functions' Lambdas: %w", err)
+	}
+
+	r.sqsFile = filepath.Join(r.workDir, "dead-letter-queue.jsonl")
+	smARN, err := tmpl.StateMachineARN(env)
+	if err != nil {
+		return nil, fmt.Errorf("naming the state machine: %w", err)
+	}
+	r.engine, err = sfnlocal.Start(ctx, sfnlocal.Options{
+		NodeDir: opts.NodeDir, Definition: defPath, LambdaEndpoint: r.Host.Endpoint(),
+		SQSFile: r.sqsFile, RetryInterval: opts.RetryInterval, StateMachineARN: smARN, Stderr: opts.Logs,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting the state machine engine: %w", err)
+	}
+	return r, nil
+}
+
+// functions lists one hosted function per workflow step, with the
+// environment the template gives it plus what points it at the simulator.
+func functions(tmpl *template.Template, env template.Env, opts Options, endpoint string) ([]lambdahost.Function, error) {
+	byStep, err := tmpl.StepFunctions(env)
+	if err != nil {
+		return nil, fmt.Errorf("finding the step functions in the template: %w", err)
+	}
+	var out []lambdahost.Function
+	for _, step := range workflow.Steps {
+		fn, ok := byStep[step.Name]
+		if !ok {
+			return nil, fmt.Errorf("finding the function of step %s: the template has none", step.Name)
+		}
+		vars := maps.Clone(fn.Environment)
+		// The snapshot's Config is the configuration of the account it
+		// describes, so it stands in for the cdk.json one the template carries.
+		if cfg := opts.Snapshot.Config; cfg != nil {
+			maps.Copy(vars, cfg.Env())
+		}
+		maps.Copy(vars, map[string]string{
+			"AWS_ENDPOINT_URL_EC2":      endpoint,
+			"AWS_REGION":                env.Region,
+			"AWS_DEFAULT_REGION":        env.Region,
+			"AWS_ACCESS_KEY_ID":         offlineAccessKey,
+			"AWS_SECRET_ACCESS_KEY":     offlineSecretKey,
+			"AWS_EC2_METADATA_DISABLED": "true",
+		})
+		out = append(out, lambdahost.Function{
+			Name:        fn.ARN,
+			Bootstrap:   filepath.Join(opts.Bootstraps, step.Dir, "bootstrap"),
+			Env:         vars,
+			Timeout:     fn.Timeout,
+			Concurrency: max(opts.Concurrency, 1),
+		})
+	}
+	return out, nil
+}
+
+// EC2Endpoint is the simulator's URL, for clients that look at the account.
+func (r *Run) EC2Endpoint() string { return r.ec2Endpoint }
+
+// Execute runs one execution of the state machine with input, named name.
+func (r *Run) Execute(ctx context.Context, name string, input any) (sfnlocal.Execution, error) {
+	raw, err := json.Marshal(input)
+	if err != nil {
+		return sfnlocal.Execution{}, fmt.Errorf("encoding the input of %s: %w", name, err)
+	}
+	return r.engine.Execute(ctx, name, raw)
+}
+
+// DeadLetters returns the messages the dead-letter path has sent so far.
+func (r *Run) DeadLetters() ([]workflow.DeadLetter, error) {
+	msgs, err := sfnlocal.ReadMessages(r.sqsFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading the dead-letter queue: %w", err)
+	}
+	out := make([]workflow.DeadLetter, 0, len(msgs))
+	for _, m := range msgs {
+		var dl workflow.DeadLetter
+		if err := json.Unmarshal([]byte(m.Body), &dl); err != nil {
+			return nil, fmt.Errorf("decoding dead-letter message %s: %w", m.MessageID, err)
+		}
+		out = append(out, dl)
+	}
+	return out, nil
+}
+
+// Close stops the engine, the functions and the simulator and removes the
+// work folder. It is best effort, as a deferred teardown: each part is
+// stopped even when another fails, and there is no caller left to act on an
+// error.
+func (r *Run) Close() {
+	if r.engine != nil {
+		_ = r.engine.Close()
+	}
+	if r.Host != nil {
+		r.Host.Close()
+	}
+	if r.cancel != nil {
+		r.cancel()
+	}
+	if r.Sim != nil {
+		_ = r.Sim.Close()
+	}
+	if r.workDir != "" {
+		_ = os.RemoveAll(r.workDir)
+	}
+}
+
+// Result is one placement as a person reads it: what happened and why.
+type Result struct {
+	InstanceID         string             `json:"instanceId"`
+	NetworkInterfaceID string             `json:"networkInterfaceId,omitempty"`
+	Outcome            workflow.Outcome   `json:"outcome"`
+	TargetID           string             `json:"targetId,omitempty"`
+	SessionID          string             `json:"sessionId,omitempty"`
+	Reason             string             `json:"reason,omitempty"`
+	FailedStep         string             `json:"failedStep,omitempty"`
+	Execution          sfnlocal.Execution `json:"-"`
+}
+
+// Summarize reads an execution's outcome: the final payload of a succeeded
+// one, or the failed step and the error's message for a failed one.
+func Summarize(instanceID string, x sfnlocal.Execution) Result {
+	res := Result{InstanceID: instanceID, Execution: x}
+	if x.Succeeded() {
+		var p workflow.Placement
+		if err := json.Unmarshal(x.Output, &p); err != nil {
+			res.Outcome, res.Reason = workflow.OutcomeFailed, "decoding the final payload: "+err.Error()
+			return res
+		}
+		res.Outcome, res.TargetID, res.SessionID, res.Reason = p.Outcome, p.TargetID, p.SessionID, p.Reason
+		if p.Source != nil {
+			res.NetworkInterfaceID = p.Source.NetworkInterfaceID
+		}
+		return res
+	}
+	res.Outcome = workflow.OutcomeFailed
+	res.FailedStep = failedStep(x.Events)
+	cause, _ := workflow.ParseCause(x.Cause)
+	res.Reason = x.Error + ": " + cause.ErrorMessage
+	return res
+}
+
+// failedStep is the last workflow step that failed in the execution's events.
+func failedStep(events []sfnlocal.Event) string {
+	step := ""
+	for _, e := range events {
+		if e.Type == "StateFailed" {
+			if _, ok := workflow.StepNamed(e.State); ok {
+				step = e.State
+			}
+		}
+	}
+	return step
+}
+
+// SortResults orders results by instance id, for stable output.
+func SortResults(rs []Result) {
+	sort.Slice(rs, func(i, j int) bool { return rs[i].InstanceID < rs[j].InstanceID })
+}
+
+// ErrNoRunningInstances is returned when the snapshot has nothing to place.
+var ErrNoRunningInstances = errors.New("the snapshot has no running instances")
+
+// DefaultTimeout bounds one execution of the demo.
+const DefaultTimeout = 2 * time.Minute
