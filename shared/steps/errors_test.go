@@ -75,6 +75,7 @@ func TestEC2ErrorsReachLambdaByName(t *testing.T) {
 		for _, action := range calls[s.Name] {
 			for _, c := range codes {
 				t.Run(s.Name+"/"+action+"/"+c.code, func(t *testing.T) {
+					t.Parallel()
 					acct, cfg := loadScenario(t)
 					h := New(acct.Client, cfg)
 					payloads := payloadsBefore(t, h, app0)

@@ -192,6 +192,7 @@ func TestRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			acct, cfg := loadScenario(t)
 			if tt.setup != nil {
 				tt.setup(t, acct, &cfg)
