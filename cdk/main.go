@@ -32,12 +32,17 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	concurrency, err := stack.ReservedConcurrencyFromContext(app.Node())
+	if err != nil {
+		return err
+	}
 	if _, err := stack.New(app, stack.Name, stack.Props{
 		StackProps: awscdk.StackProps{
 			Description: jsii.String("mirrorflow: places a VPC Traffic Mirroring session for every EC2 instance that starts running."),
 		},
-		Config:    cfg,
-		AssetRoot: assets,
+		Config:              cfg,
+		AssetRoot:           assets,
+		ReservedConcurrency: concurrency,
 	}); err != nil {
 		return err
 	}

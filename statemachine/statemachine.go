@@ -36,6 +36,9 @@ const (
 	StateNothingToMirror = "NothingToMirror"
 	// StateMirrored ends an execution that created a session.
 	StateMirrored = "Mirrored"
+	// StateSessionOutcome is the Choice after CreateSession: the instance may
+	// have gone while it was being placed.
+	StateSessionOutcome = "SessionOutcome"
 	// StateSendToDeadLetterQueue is the one SQS Task every failure passes through.
 	StateSendToDeadLetterQueue = "SendToDeadLetterQueue"
 	// StatePlacementFailed fails the execution with the dead-letter message's error and cause.
@@ -64,17 +67,50 @@ type Retry struct {
 	MaxDelay    int // seconds; 0 means none
 }
 
-// ExecutionTimeout bounds one placement. The worst a healthy run can take is
-// about 7 steps × (5 attempts × a 60 s Lambda timeout + 4 waits of at most
-// 30 s) ≈ 49 minutes; past an hour something is stuck, and the execution ends
-// TIMED_OUT, which `mirrorctl redrive` resumes at the step that hung.
+// Retry budgets, sized for the users' worst day: an Auto Scaling group
+// starting 1,000 instances at once, one execution each, all reaching the
+// same steps together.
+//
+//   - EC2 (Request throttling for the Amazon EC2 API): every action has its
+//     own bucket. CreateTrafficMirrorSession is mutating, 50 tokens refilled
+//     at 5/s, so the M-th session of a burst cannot be made before
+//     (M-50)/5 s: 190 s for 1,000. The Describes are non-mutating, 100
+//     tokens at 20/s each; the busiest, DescribeTrafficMirrorSessions, is
+//     called 2-3 times per placement, (3,000-100)/20 = 145 s for 1,000, so
+//     creates stay the bottleneck and a burst lasts about 190 s.
+//   - Lambda (Lambda quotas; Configuring reserved concurrency): each step's
+//     function has reserved concurrency (cdk.json, default 20; 7 x 20 = 140
+//     of the account's default 1,000, which must keep 100 unreserved), so a
+//     burst never starves the account's other functions. At most 20
+//     invocations of a step call EC2 at once, each retrying throttled calls
+//     inside with the SDK's standard retryer (steps.EC2MaxAttempts); every
+//     other invocation is refused at once with Lambda.TooManyRequestsException.
+//   - Step Functions (Step Functions service quotas): StartExecution allows a
+//     burst of 1,300 (800 outside the largest Regions), and state transitions
+//     5,000 a second; a placement makes about 10, so neither binds.
+//
+// An execution therefore waits out the drain of everything ahead of it, up
+// to the whole 190 s, either refused by Lambda or throttled by EC2.
+// LambdaThrottlingRetry allows up to 2+4+8+16+32+5x60 = 362 s of waits and
+// TransientRetry 2+4+8+16+32+3x60 = 242 s, each about twice the drain, and
+// FULL jitter spreads the retries of executions that failed together so they
+// do not come back in lockstep. BENCHMARKS.md measures a 1,000-instance burst.
+
+// ExecutionTimeout bounds one placement. The budgets above sum to about
+// 10 minutes of waiting in the worst case; with seven steps, each invocation
+// bounded by its 60 s timeout, past an hour something is stuck, and the
+// execution ends TIMED_OUT, which `mirrorctl redrive` resumes at the step
+// that hung.
 const ExecutionTimeout = time.Hour
 
 // TransientRetry retries the errors a step reports when EC2 throttles or is
-// unavailable. Full jitter spreads the retries of the many executions that
-// an Auto Scaling group launching at once starts together, so they do not
-// throttle EC2 again in lockstep.
-var TransientRetry = Retry{Errors: steperr.Transient(), Interval: 2, BackoffRate: 2, MaxAttempts: 5, MaxDelay: 30}
+// unavailable after the SDK's own retries.
+var TransientRetry = Retry{Errors: steperr.Transient(), Interval: 2, BackoffRate: 2, MaxAttempts: 8, MaxDelay: 60}
+
+// LambdaThrottlingRetry retries invocations the Lambda service could not
+// take in time: every execution environment within the function's reserved
+// concurrency was busy, as it is through a burst.
+var LambdaThrottlingRetry = Retry{Errors: steperr.LambdaThrottling(), Interval: 2, BackoffRate: 2, MaxAttempts: 10, MaxDelay: 60}
 
 // LambdaServiceRetry retries failures of the Lambda service itself, as AWS
 // recommends for every Lambda Task; we set it ourselves rather than through
@@ -86,6 +122,10 @@ var LambdaServiceRetry = Retry{Errors: steperr.LambdaServiceErrors(), Interval: 
 // network failure) without guessing their prefixed names; a permanent one
 // (a deleted queue) costs three quick tries before the execution fails anyway.
 var DeadLetterRetry = Retry{Errors: []string{"States.TaskFailed"}, Interval: 1, BackoffRate: 2, MaxAttempts: 3}
+
+// SensorFullResultPath is where CreateSession's Catch of SensorFull puts the
+// error, beside the payload, for PickLeastLoaded to read on its next pass.
+const SensorFullResultPath = "$.sensorFull"
 
 func (r Retry) props() *sfn.RetryProps {
 	p := &sfn.RetryProps{
@@ -148,13 +188,14 @@ func New(scope constructs.Construct, id string, props Props) (sfn.StateMachine, 
 	outcome := sfn.NewChoice(c, jsii.String(StateOutcome), &sfn.ChoiceProps{
 		Comment: jsii.String("Ends the placement when CheckExistingSession found nothing to do."),
 	})
+	nothingToMirror := sfn.NewSucceed(c, jsii.String(StateNothingToMirror), &sfn.SucceedProps{
+		Comment: jsii.String("The instance is not to be mirrored: it is a sensor, has no interface to mirror, or is no longer running."),
+	})
 	outcome.
 		When(outcomeIs(workflow.OutcomeExists), sfn.NewSucceed(c, jsii.String(StateAlreadyMirrored), &sfn.SucceedProps{
 			Comment: jsii.String("The instance's interface is already mirrored."),
 		}), nil).
-		When(outcomeIs(workflow.OutcomeSkipped), sfn.NewSucceed(c, jsii.String(StateNothingToMirror), &sfn.SucceedProps{
-			Comment: jsii.String("The instance is not to be mirrored (it is a sensor, or has no interface to mirror)."),
-		}), nil).
+		When(outcomeIs(workflow.OutcomeSkipped), nothingToMirror, nil).
 		Otherwise(invoke[workflow.StepGatherCandidates])
 
 	invoke[workflow.StepCheckExistingSession].Next(outcome)
@@ -163,9 +204,24 @@ func New(scope constructs.Construct, id string, props Props) (sfn.StateMachine, 
 		chain.Next(invoke[step.Name])
 		chain = invoke[step.Name]
 	}
-	chain.Next(sfn.NewSucceed(c, jsii.String(StateMirrored), &sfn.SucceedProps{
-		Comment: jsii.String("CreateSession created (or found, on a retried execution) the session."),
-	}))
+	// A full sensor sends the placement back to pick another: the loop the
+	// console draws from CreateSession to PickLeastLoaded. Catchers are
+	// tried in order, so this one comes before the dead-letter catch-all.
+	invoke[workflow.StepCreateSession].AddCatch(invoke[workflow.StepPickLeastLoaded], &sfn.CatchProps{
+		Errors:     jsii.Strings(steperr.RePick()...),
+		ResultPath: jsii.String(SensorFullResultPath),
+	})
+	invoke[workflow.StepCreateSession].AddCatch(failedState(c, mustStep(workflow.StepCreateSession), false).Next(deadLetter), &sfn.CatchProps{
+		Errors:     jsii.Strings(*sfn.Errors_ALL()),
+		ResultPath: jsii.String(FailureResultPath),
+	})
+	chain.Next(sfn.NewChoice(c, jsii.String(StateSessionOutcome), &sfn.ChoiceProps{
+		Comment: jsii.String("Ends the placement as nothing to do when the instance was terminated while it was being placed."),
+	}).
+		When(outcomeIs(workflow.OutcomeSkipped), nothingToMirror, nil).
+		Otherwise(sfn.NewSucceed(c, jsii.String(StateMirrored), &sfn.SucceedProps{
+			Comment: jsii.String("CreateSession created the session, or found one another execution made meanwhile."),
+		})))
 
 	smProps := &sfn.StateMachineProps{
 		Comment:          jsii.String("Places a VPC Traffic Mirroring session for an instance that started running."),
@@ -216,11 +272,15 @@ func stepTask(scope constructs.Construct, step workflow.Step, fn awslambda.IFunc
 		RetryOnServiceExceptions: jsii.Bool(false),
 	})
 	task.AddRetry(TransientRetry.props())
+	task.AddRetry(LambdaThrottlingRetry.props())
 	task.AddRetry(LambdaServiceRetry.props())
-	task.AddCatch(failedState(scope, step, first).Next(deadLetter), &sfn.CatchProps{
-		Errors:     jsii.Strings(*sfn.Errors_ALL()),
-		ResultPath: jsii.String(FailureResultPath),
-	})
+	if step.Name != workflow.StepCreateSession {
+		// CreateSession's catch-all follows its SensorFull catch (New).
+		task.AddCatch(failedState(scope, step, first).Next(deadLetter), &sfn.CatchProps{
+			Errors:     jsii.Strings(*sfn.Errors_ALL()),
+			ResultPath: jsii.String(FailureResultPath),
+		})
+	}
 	return task
 }
 
@@ -267,4 +327,14 @@ func deadLetterPath(scope constructs.Construct, queue awssqs.IQueue) sfn.IChaina
 		ResultPath: jsii.String(DeadLetterFailureResultPath),
 	})
 	return send.Next(failed)
+}
+
+// mustStep is the workflow step called name, which the workflow package
+// defines; a missing one is a bug in this package, caught by its tests.
+func mustStep(name string) workflow.Step {
+	s, ok := workflow.StepNamed(name)
+	if !ok {
+		panic("statemachine: workflow has no step " + name)
+	}
+	return s
 }

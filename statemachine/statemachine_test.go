@@ -232,14 +232,49 @@ func TestStepsRunInWorkflowOrderAndEndInMirrored(t *testing.T) {
 		}
 	}
 	last := asl.States[workflow.StepCreateSession]
-	if last.Next != statemachine.StateMirrored || asl.States[last.Next].Type != "Succeed" {
-		t.Errorf("CreateSession.Next = %q (%s), want the Succeed state %s", last.Next, asl.States[last.Next].Type, statemachine.StateMirrored)
+	choice := asl.States[last.Next]
+	if last.Next != statemachine.StateSessionOutcome || choice.Type != "Choice" {
+		t.Fatalf("CreateSession.Next = %q (%s), want the Choice %s", last.Next, choice.Type, statemachine.StateSessionOutcome)
+	}
+	if choice.Default != statemachine.StateMirrored || asl.States[choice.Default].Type != "Succeed" {
+		t.Errorf("%s Default = %q, want the Succeed state %s", statemachine.StateSessionOutcome, choice.Default, statemachine.StateMirrored)
+	}
+	// An instance terminated while it was placed ends as nothing to do, not as mirrored.
+	want := []any{map[string]any{"And": []any{
+		map[string]any{"Variable": "$.outcome", "IsPresent": true},
+		map[string]any{"Variable": "$.outcome", "StringEquals": "skipped"},
+	}, "Next": statemachine.StateNothingToMirror}}
+	if diff := cmp.Diff(want, choice.Choices); diff != "" {
+		t.Errorf("%s Choices (-want +got):\n%s", statemachine.StateSessionOutcome, diff)
+	}
+}
+
+func TestAFullSensorLoopsBackToPickAnother(t *testing.T) {
+	catch := asl.States[workflow.StepCreateSession].Catch
+	if len(catch) == 0 {
+		t.Fatal("CreateSession has no Catch")
+	}
+	// Catchers are tried in order: SensorFull must come before the catch-all.
+	want := catcher{ErrorEquals: steperr.RePick(), ResultPath: statemachine.SensorFullResultPath, Next: workflow.StepPickLeastLoaded}
+	if diff := cmp.Diff(want, catch[0]); diff != "" {
+		t.Errorf("CreateSession's first Catch (-want +got):\n%s", diff)
+	}
+	// PickLeastLoaded reads the caught error where the Catch puts it.
+	field, ok := reflect.TypeOf(workflow.Placement{}).FieldByName("SensorFull")
+	if !ok || "$."+strings.Split(field.Tag.Get("json"), ",")[0] != statemachine.SensorFullResultPath {
+		t.Errorf("workflow.Placement.SensorFull is not at %s (tag %q)", statemachine.SensorFullResultPath, field.Tag.Get("json"))
+	}
+	for _, step := range workflow.Steps {
+		for _, r := range asl.States[step.Name].Retry {
+			if slices.ContainsFunc(r.ErrorEquals, func(e string) bool { return slices.Contains(steperr.RePick(), e) }) {
+				t.Errorf("%s retries %v: a full sensor stays full, it must be picked around", step.Name, r.ErrorEquals)
+			}
+		}
 	}
 }
 
 func TestTransientErrorsAreRetriedWithBackoffAndFullJitter(t *testing.T) {
-	transient := steperr.Transient()
-	lambda := steperr.LambdaServiceErrors()
+	retried := append(append(steperr.Transient(), steperr.LambdaThrottling()...), steperr.LambdaServiceErrors()...)
 	for _, step := range workflow.Steps {
 		t.Run(step.Name, func(t *testing.T) {
 			retry := asl.States[step.Name].Retry
@@ -249,8 +284,8 @@ func TestTransientErrorsAreRetriedWithBackoffAndFullJitter(t *testing.T) {
 					if slices.Contains(steperr.Terminal(), name) {
 						t.Errorf("terminal error %s is retried: the same input fails the same way", name)
 					}
-					if !slices.Contains(transient, name) && !slices.Contains(lambda, name) {
-						t.Errorf("retried error %s is neither transient (steperr.Transient) nor a Lambda service error", name)
+					if !slices.Contains(retried, name) {
+						t.Errorf("retried error %s is neither transient (steperr.Transient) nor a Lambda service or throttling error", name)
 					}
 					seen = append(seen, name)
 				}
@@ -261,7 +296,7 @@ func TestTransientErrorsAreRetriedWithBackoffAndFullJitter(t *testing.T) {
 					t.Errorf("retrier %v backs off too little: %+v", r.ErrorEquals, r)
 				}
 			}
-			for _, name := range append(slices.Clone(transient), lambda...) {
+			for _, name := range retried {
 				if !slices.Contains(seen, name) {
 					t.Errorf("%s is not retried", name)
 				}
@@ -269,10 +304,51 @@ func TestTransientErrorsAreRetriedWithBackoffAndFullJitter(t *testing.T) {
 		})
 	}
 	want := retrier{
-		ErrorEquals: transient, IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 5, MaxDelaySeconds: 30, JitterStrategy: "FULL",
+		ErrorEquals: steperr.Transient(), IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 8, MaxDelaySeconds: 60, JitterStrategy: "FULL",
 	}
 	if diff := cmp.Diff(want, asl.States[workflow.StepGatherCandidates].Retry[0]); diff != "" {
 		t.Errorf("transient retrier (-want +got):\n%s", diff)
+	}
+}
+
+// TestRetriesRideOutABurst checks the retry budgets against the burst they
+// are sized for: 1,000 placements draining through CreateTrafficMirrorSession's
+// bucket (50 tokens, 5 a second) take (1000-50)/5 = 190 s, and an execution
+// may wait all of it refused by Lambda or throttled by EC2.
+func TestRetriesRideOutABurst(t *testing.T) {
+	const drain = (1000 - 50) / 5.0
+	for _, tc := range []struct {
+		name   string
+		errors []string
+	}{
+		{"Lambda throttling is retried through a whole burst", steperr.LambdaThrottling()},
+		{"EC2 throttling is retried through a whole burst", steperr.Transient()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, step := range workflow.Steps {
+				i := slices.IndexFunc(asl.States[step.Name].Retry, func(r retrier) bool { return slices.Equal(r.ErrorEquals, tc.errors) })
+				if i < 0 {
+					t.Fatalf("%s has no retrier for %v", step.Name, tc.errors)
+				}
+				r := asl.States[step.Name].Retry[i]
+				if r.MaxAttempts < 6 || r.JitterStrategy != "FULL" {
+					t.Errorf("%s retries %v %d times with jitter %q; a burst needs at least 6, jittered", step.Name, tc.errors, r.MaxAttempts, r.JitterStrategy)
+				}
+				// The waits before each retry, capped by MaxDelaySeconds; FULL jitter draws each from [0, cap].
+				total, wait := 0.0, float64(r.IntervalSeconds)
+				for range r.MaxAttempts {
+					capped := wait
+					if r.MaxDelaySeconds > 0 {
+						capped = min(capped, float64(r.MaxDelaySeconds))
+					}
+					total += capped
+					wait *= r.BackoffRate
+				}
+				if total < 1.2*drain {
+					t.Errorf("%s can wait at most %.0f s for %v, not enough to outlast a %.0f s burst", step.Name, total, tc.errors, drain)
+				}
+			}
+		})
 	}
 }
 
@@ -285,13 +361,18 @@ func TestAStuckExecutionTimesOutAfterAnHour(t *testing.T) {
 func TestEveryFailureReachesTheDeadLetterQueueThenFails(t *testing.T) {
 	for i, step := range workflow.Steps {
 		t.Run(step.Name, func(t *testing.T) {
-			want := []catcher{{
+			want := catcher{
 				ErrorEquals: []string{"States.ALL"},
 				ResultPath:  statemachine.FailureResultPath,
 				Next:        statemachine.FailedState(step.Name),
-			}}
-			if diff := cmp.Diff(want, asl.States[step.Name].Catch); diff != "" {
-				t.Fatalf("Catch (-want +got):\n%s", diff)
+			}
+			catch := asl.States[step.Name].Catch
+			if len(catch) == 0 {
+				t.Fatal("no Catch")
+			}
+			// The catch-all is last: any catcher before it routes a named error elsewhere on purpose.
+			if diff := cmp.Diff(want, catch[len(catch)-1]); diff != "" {
+				t.Fatalf("last Catch (-want +got):\n%s", diff)
 			}
 			failed := asl.States[statemachine.FailedState(step.Name)]
 			if failed.Type != "Pass" || failed.Next != statemachine.StateSendToDeadLetterQueue {
@@ -364,7 +445,7 @@ func deadLetterFields() []string {
 }
 
 func TestEveryErrorNameIsOneWeDefineOrAWSDefines(t *testing.T) {
-	known := append(append(steperr.Transient(), steperr.Terminal()...), steperr.LambdaServiceErrors()...)
+	known := slices.Concat(steperr.Transient(), steperr.Terminal(), steperr.RePick(), steperr.LambdaThrottling(), steperr.LambdaServiceErrors())
 	for name, s := range asl.States {
 		var names []string
 		for _, r := range s.Retry {

@@ -44,9 +44,12 @@ func (s *Stack) functions() {
 			Environment:  &env,
 			Timeout:      awscdk.Duration_Seconds(jsii.Number(FunctionTimeout)),
 			MemorySize:   jsii.Number(FunctionMemoryMB),
-			Tracing:      awslambda.Tracing_ACTIVE,
-			LogGroup:     logs,
-			Role:         role,
+			// A burst never takes more than this of the account's concurrency,
+			// and the step never calls EC2 from more environments at once.
+			ReservedConcurrentExecutions: jsii.Number(s.props.ReservedConcurrency),
+			Tracing:                      awslambda.Tracing_ACTIVE,
+			LogGroup:                     logs,
+			Role:                         role,
 		})
 
 		s.LogGroups[step.Name] = logs

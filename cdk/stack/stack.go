@@ -57,6 +57,9 @@ type Props struct {
 	// LogRetention is how long the Lambdas' and the state machine's logs are
 	// kept; one month when zero.
 	LogRetention awslogs.RetentionDays
+	// ReservedConcurrency is every step function's reserved concurrency;
+	// DefaultReservedConcurrency when zero.
+	ReservedConcurrency int
 }
 
 // Stack is the synthesized mirrorflow stack and the constructs tests and
@@ -87,6 +90,13 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 	}
 	if props.LogRetention == "" {
 		props.LogRetention = awslogs.RetentionDays_ONE_MONTH
+	}
+	if props.ReservedConcurrency == 0 {
+		props.ReservedConcurrency = DefaultReservedConcurrency
+	}
+	if n := props.ReservedConcurrency; n < 1 || n*len(workflow.Steps) > maxReservedConcurrency {
+		return nil, fmt.Errorf("building stack %s: reserved concurrency %d per step does not fit: %d steps may reserve %d together, since Lambda keeps 100 of an account's default 1,000 concurrent executions unreserved",
+			id, n, len(workflow.Steps), maxReservedConcurrency)
 	}
 	if err := checkAssets(props.AssetRoot); err != nil {
 		return nil, fmt.Errorf("building stack %s: %w", id, err)

@@ -158,6 +158,51 @@ func TestFunctionsAreTheBuiltAssetsDescribedByTheirStep(t *testing.T) {
 	}
 }
 
+func TestEveryStepReservesItsConcurrency(t *testing.T) {
+	for _, step := range workflow.Steps {
+		props := tagged.tmpl.Resources[functionID(t, tagged, step.Name)].Properties
+		if got := props["ReservedConcurrentExecutions"]; got != float64(stack.DefaultReservedConcurrency) {
+			t.Errorf("%s ReservedConcurrentExecutions = %v, want %d: a burst must neither starve the account's other functions nor call EC2 from unbounded environments",
+				step.Name, got, stack.DefaultReservedConcurrency)
+		}
+	}
+}
+
+func TestReservedConcurrencyFromContext(t *testing.T) {
+	tests := []struct {
+		name    string
+		context any // nil leaves the key unset
+		want    int
+		wantErr string
+	}{
+		{name: "unset is the default", want: stack.DefaultReservedConcurrency},
+		{name: "a cdk.json number", context: float64(30), want: 30},
+		{name: "a -c command-line string", context: "12", want: 12},
+		{name: "zero reserves nothing and would throttle every placement", context: float64(0), wantErr: "of at least 1"},
+		{name: "a fraction is no number of environments", context: float64(2.5), wantErr: "2.5 is not a whole number"},
+		{name: "a word is no number", context: "twenty", wantErr: `"twenty" is not a number`},
+		{name: "an object is refused", context: map[string]any{"CreateSession": 5}, wantErr: "want a whole number"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := map[string]any{}
+			if tt.context != nil {
+				ctx[stack.ReservedConcurrencyContextKey] = tt.context
+			}
+			got, err := stack.ReservedConcurrencyFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &ctx}).Node())
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), stack.ReservedConcurrencyContextKey) {
+					t.Errorf("error = %v, want one naming %s and containing %q", err, stack.ReservedConcurrencyContextKey, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("= %d, %v; want %d", got, err, tt.want)
+			}
+		})
+	}
+}
+
 func TestConfigurationReachesEveryFunction(t *testing.T) {
 	for name, s := range map[string]synthesized{"sensor tag": tagged, "target ids": targeted} {
 		t.Run(name, func(t *testing.T) {
@@ -547,6 +592,8 @@ func TestNewRefusesAnInvalidConfigOrMissingAssets(t *testing.T) {
 	}{
 		{"an unvalidated config with no FilterId", stack.Props{Config: config.Config{SessionNumber: 1, SensorTag: testConfig.SensorTag}, AssetRoot: assetRoot}, "FilterId is required"},
 		{"no make build yet", stack.Props{Config: testConfig, AssetRoot: t.TempDir()}, "missing Lambda assets under "},
+		{"seven steps reserving 200 each exceed an account's default concurrency", stack.Props{Config: testConfig, AssetRoot: assetRoot, ReservedConcurrency: 200},
+			"reserved concurrency 200 per step does not fit: 7 steps may reserve 900 together"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -114,6 +114,48 @@ func TestBuildTrace(t *testing.T) {
 			},
 		},
 		{
+			name: "a full sensor caught back to PickLeastLoaded is a pass of the loop, not the failure",
+			history: newHistory().started(`{"instanceId":"i-0a1b2c3d"}`).
+				entered(workflow.StepPickLeastLoaded).typ(sfntypes.HistoryEventTypeTaskScheduled).succeeded(`{}`).
+				exited(workflow.StepPickLeastLoaded, `{"instanceId":"i-0a1b2c3d","targetId":"tmt-0a1b2c3d","steps":[{"step":"PickLeastLoaded","kept":["tmt-0a1b2c3d"]}]}`).
+				entered(workflow.StepCreateSession).typ(sfntypes.HistoryEventTypeTaskScheduled).
+				failed("SensorFull", lambdaCause("sensor tmt-0a1b2c3d is full: EC2 refused eni-0a as another source", "SensorFull")).
+				exited(workflow.StepCreateSession, `{}`).
+				entered(workflow.StepPickLeastLoaded).typ(sfntypes.HistoryEventTypeTaskScheduled).succeeded(`{}`).
+				exited(workflow.StepPickLeastLoaded, `{"instanceId":"i-0a1b2c3d","targetId":"tmt-0e0f0a0b","rePicks":1,"steps":[{"step":"PickLeastLoaded","kept":["tmt-0a1b2c3d"]},`+
+					`{"step":"PickLeastLoaded","kept":["tmt-0e0f0a0b"],"note":"re-pick 1 of at most 25: sensor tmt-0a1b2c3d is full"}]}`).
+				entered(workflow.StepCreateSession).typ(sfntypes.HistoryEventTypeTaskScheduled).succeeded(`{}`).
+				exited(workflow.StepCreateSession, `{"instanceId":"i-0a1b2c3d","outcome":"created","targetId":"tmt-0e0f0a0b","steps":[]}`).
+				add(sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeExecutionSucceeded, ExecutionSucceededEventDetails: &sfntypes.ExecutionSucceededEventDetails{
+					Output: aws.String(`{"instanceId":"i-0a1b2c3d","outcome":"created","targetId":"tmt-0e0f0a0b","sessionId":"tms-0a","steps":[]}`)}}),
+			check: func(t *testing.T, tr Trace) {
+				if tr.Status != StatusSucceeded || tr.FailedStep != "" || tr.TargetID != "tmt-0e0f0a0b" {
+					t.Errorf("status %s, failed step %q, target %q; want a succeeded execution on tmt-0e0f0a0b with no failed step", tr.Status, tr.FailedStep, tr.TargetID)
+				}
+				var steps []string
+				for _, s := range tr.Steps {
+					steps = append(steps, s.Step+"/"+s.Status)
+				}
+				want := []string{"PickLeastLoaded/SUCCEEDED", "CreateSession/FAILED", "PickLeastLoaded/SUCCEEDED", "CreateSession/SUCCEEDED"}
+				if diff := cmp.Diff(want, steps); diff != "" {
+					t.Errorf("passes (-want +got):\n%s", diff)
+				}
+				if full := tr.Steps[1]; !full.RePick || !full.Caught || full.Error != "SensorFull" {
+					t.Errorf("the full sensor's CreateSession = %+v, want a caught re-pick", full)
+				}
+				if again := tr.Steps[2]; !strings.Contains(again.Note, "re-pick 1") || again.Kept[0] != "tmt-0e0f0a0b" {
+					t.Errorf("the second pass reads %+v, want its own report", again)
+				}
+				var b strings.Builder
+				if err := RenderTraceTable(&b, tr); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(b.String(), "error SensorFull (caught: back to PickLeastLoaded to pick another sensor)") {
+					t.Errorf("the table does not say the full sensor was picked around:\n%s", b.String())
+				}
+			},
+		},
+		{
 			name: "a caught failure is blamed on the step, not on the Fail state it led to",
 			history: newHistory().started(`{"instanceId":"i-0a1b2c3d"}`).entered(workflow.StepFilterBySG).
 				typ(sfntypes.HistoryEventTypeTaskScheduled).

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
 
 // Output formats every mirrorctl command accepts.
@@ -174,7 +176,10 @@ func stepDetails(s StepTrace) []string {
 	var out []string
 	if s.Status == StatusFailed {
 		e := "error " + s.Error
-		if s.Caught {
+		switch {
+		case s.RePick:
+			e += " (caught: back to " + workflow.StepPickLeastLoaded + " to pick another sensor)"
+		case s.Caught:
 			e += " (caught: sent to the dead-letter queue)"
 		}
 		out = append(out, e)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/mirrorflow/mirrorflow/shared/placement"
+	"github.com/mirrorflow/mirrorflow/shared/steperr"
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
 
@@ -68,7 +70,11 @@ type StepTrace struct {
 	Note          string                `json:"note,omitempty"`
 	// Caught says the state machine caught the step's final error and went
 	// on to its dead-letter path instead of failing at once.
-	Caught bool   `json:"caught,omitempty"`
+	Caught bool `json:"caught,omitempty"`
+	// RePick says the caught error was a full sensor (steperr.RePick), which
+	// the state machine routes back to PickLeastLoaded: the placement went
+	// on, and the next PickLeastLoaded line is the new pass.
+	RePick bool   `json:"rePick,omitempty"`
 	Error  string `json:"error,omitempty"`
 	Cause  string `json:"cause,omitempty"`
 	Reason string `json:"reason,omitempty"`
@@ -212,7 +218,7 @@ func BuildTrace(executionARN string, events []sfntypes.HistoryEvent) Trace {
 		t.Steps = append(t.Steps, r.finish(t.Status, t.StopTime))
 	}
 	for i := len(t.Steps) - 1; i >= 0; i-- {
-		if s := t.Steps[i]; s.Status == StatusFailed {
+		if s := t.Steps[i]; s.Status == StatusFailed && !s.RePick {
 			t.FailedStep, t.Error, t.Cause, t.Reason = s.Step, s.Error, s.Cause, s.Reason
 			break
 		}
@@ -329,6 +335,7 @@ func (r *stepRun) finish(executionStatus string, executionStop *time.Time) StepT
 	case final.done && final.failed:
 		s.Status, s.Caught = StatusFailed, r.exited
 		s.Error, s.Cause = final.error, final.cause
+		s.RePick = s.Caught && slices.Contains(steperr.RePick(), s.Error)
 		c, _ := workflow.ParseCause(final.cause)
 		s.Reason = oneLine(c.ErrorMessage)
 		s.Rejected = c.Rejections()

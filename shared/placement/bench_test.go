@@ -100,7 +100,7 @@ func BenchmarkPickLeastLoaded(b *testing.B) {
 	a := newLargeAccount()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, ok := PickLeastLoaded(a.src, a.sensors, a.sessions); !ok {
+		if _, ok := PickLeastLoaded(a.src, a.sensors, a.sessions, nil); !ok {
 			b.Fatal("no sensor picked")
 		}
 	}

@@ -3,6 +3,7 @@ package placement
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -18,6 +19,9 @@ type Pick struct {
 	Rejected []Rejection `json:"rejected,omitempty"`
 	// Load is the number of sessions per target id, for every sensor given.
 	Load map[string]int `json:"load"`
+	// Free is the number of source slots left per target id, for the
+	// sensors with a limit that are not full.
+	Free map[string]int `json:"free,omitempty"`
 	// CrossZone is set when Chosen is in another zone than the source,
 	// which happens only when no same-zone sensor was left.
 	CrossZone bool `json:"crossZone"`
@@ -27,15 +31,26 @@ type Pick struct {
 
 // PickLeastLoaded chooses among sensors that passed every filter. It drops
 // full sensors (distinct source interfaces >= MaxSources, not counting src,
-// since re-placing src does not add a source), prefers same-zone sensors and
-// falls back to others only when no same-zone sensor is left, then takes the
-// one with the fewest sessions. Equally loaded sensors are ranked by
-// rendezvous hashing of src.NetworkInterfaceID with the target id: the
-// result is deterministic, yet different sources spread over the tied
-// sensors instead of all piling onto the lowest id, which matters when many
-// placements run in parallel from the same snapshot. ok is false when no
-// sensor is left.
-func PickLeastLoaded(src Source, sensors []Sensor, sessions []ec2types.TrafficMirrorSession) (p Pick, ok bool) {
+// since re-placing src does not add a source) and the sensors in full, which
+// CreateSession found full earlier in this placement (EC2 refused another
+// source while the counts said there was room). It prefers same-zone
+// sensors and falls back to others only when no same-zone sensor is left.
+//
+// Among the sensors left it does not take the one minimum. When an Auto
+// Scaling group starts hundreds of instances, their placements read the same
+// counts at nearly the same time, and all taking the least-loaded sensor
+// would overfill it. So the choice is weighted rendezvous hashing of
+// src.NetworkInterfaceID with each target id, weighted by the target's free
+// source slots: deterministic for a source and the counts it read, and over
+// many sources each sensor is chosen in proportion to its free slots, which
+// is how a burst fills every slot instead of piling onto one. Placed one at
+// a time, the least-loaded sensor is the likeliest choice, and a sensor's
+// chance shrinks with every source it takes. (No rule that sees only the
+// counts can be both: a lone placement and one of a burst read the same.)
+// Targets without a limit (load balancers) weigh as much as the emptiest
+// limited sensor in the pool, or all alike when none has a limit.
+// ok is false when no sensor is left.
+func PickLeastLoaded(src Source, sensors []Sensor, sessions []ec2types.TrafficMirrorSession, full []string) (p Pick, ok bool) {
 	p.Load = make(map[string]int, len(sensors))
 	sources := make(map[string]map[string]bool, len(sensors))
 	for _, s := range sensors {
@@ -55,12 +70,22 @@ func PickLeastLoaded(src Source, sensors []Sensor, sessions []ec2types.TrafficMi
 	}
 
 	var same, other []Sensor
+	p.Free = map[string]int{}
 	for _, s := range sensors {
-		if n := len(sources[s.TargetID]); s.MaxSources > 0 && n >= s.MaxSources {
+		n := len(sources[s.TargetID])
+		switch {
+		case slices.Contains(full, s.TargetID):
+			p.Rejected = append(p.Rejected, Rejection{TargetID: s.TargetID, Reason: fmt.Sprintf(
+				"full: EC2 refused another source at CreateSession earlier in this placement (%d of %d sources on %s%s when counted again); add a sensor or use an instance size that accepts 100 sources",
+				n, s.MaxSources, s.resourceName(), instanceTypeSuffix(s.InstanceType))})
+			continue
+		case s.MaxSources > 0 && n >= s.MaxSources:
 			p.Rejected = append(p.Rejected, Rejection{TargetID: s.TargetID, Reason: fmt.Sprintf(
 				"full: %d of %d sources on %s%s; add a sensor or use an instance size that accepts 100 sources",
 				n, s.MaxSources, s.resourceName(), instanceTypeSuffix(s.InstanceType))})
 			continue
+		case s.MaxSources > 0:
+			p.Free[s.TargetID] = s.MaxSources - n
 		}
 		if s.SameZone {
 			same = append(same, s)
@@ -79,26 +104,56 @@ func PickLeastLoaded(src Source, sensors []Sensor, sessions []ec2types.TrafficMi
 		p.Note = fmt.Sprintf("no sensor left for %s: %d of %d full", src.NetworkInterfaceID, len(p.Rejected), len(sensors))
 		return p, false
 	}
+	weight := weights(pool, p.Free)
 	best := slices.MinFunc(pool, func(a, b Sensor) int {
 		return cmp.Or(
-			cmp.Compare(p.Load[a.TargetID], p.Load[b.TargetID]),
-			// Higher rendezvous score first.
-			cmp.Compare(rendezvous(src.NetworkInterfaceID, b.TargetID), rendezvous(src.NetworkInterfaceID, a.TargetID)),
+			cmp.Compare(rendezvousScore(src.NetworkInterfaceID, a.TargetID, weight[a.TargetID]),
+				rendezvousScore(src.NetworkInterfaceID, b.TargetID, weight[b.TargetID])),
 			cmp.Compare(a.TargetID, b.TargetID),
 		)
 	})
 	p.Chosen = best
+	p.Note = pickNote(src, p, pool, poolName)
+	return p, true
+}
 
+// weights gives each sensor of the pool its weight in the choice: its free
+// source slots, or for a target without a limit the most free slots of any
+// limited sensor in the pool (1 when none has a limit, so all weigh alike).
+func weights(pool []Sensor, free map[string]int) map[string]float64 {
+	unlimited := 1
+	for _, s := range pool {
+		if f, ok := free[s.TargetID]; ok && f > unlimited {
+			unlimited = f
+		}
+	}
+	w := make(map[string]float64, len(pool))
+	for _, s := range pool {
+		if f, ok := free[s.TargetID]; ok {
+			w[s.TargetID] = float64(f)
+		} else {
+			w[s.TargetID] = float64(unlimited)
+		}
+	}
+	return w
+}
+
+// pickNote says which sensor was chosen and why, for the console and the plan.
+func pickNote(src Source, p Pick, pool []Sensor, poolName string) string {
+	best := p.Chosen
 	var note strings.Builder
 	fmt.Fprintf(&note, "%s (%s", best.TargetID, best.resourceName())
 	if best.AvailabilityZone != "" {
 		fmt.Fprintf(&note, " in %s", best.AvailabilityZone)
 	}
-	fmt.Fprintf(&note, "): %s, ", plural(p.Load[best.TargetID], "session"))
+	fmt.Fprintf(&note, "): %s", plural(p.Load[best.TargetID], "session"))
+	if f, ok := p.Free[best.TargetID]; ok {
+		fmt.Fprintf(&note, ", %d of %d source slots free", f, best.MaxSources)
+	}
 	if len(pool) == 1 {
-		fmt.Fprintf(&note, "the only %s sensor left", poolName)
+		fmt.Fprintf(&note, "; the only %s sensor left", poolName)
 	} else {
-		fmt.Fprintf(&note, "the fewest of %d %s sensors", len(pool), poolName)
+		fmt.Fprintf(&note, "; chosen among %d %s sensors weighted by free slots, so that placements running at once spread out", len(pool), poolName)
 	}
 	if p.CrossZone {
 		fmt.Fprintf(&note, "; no sensor in %s was left, so the mirrored traffic crosses zones", zoneName(src.AvailabilityZone))
@@ -107,8 +162,7 @@ func PickLeastLoaded(src Source, sensors []Sensor, sessions []ec2types.TrafficMi
 		note.WriteString("; ")
 		note.WriteString(n)
 	}
-	p.Note = note.String()
-	return p, true
+	return note.String()
 }
 
 func plural(n int, noun string) string {
@@ -123,6 +177,19 @@ func instanceTypeSuffix(t string) string {
 		return ""
 	}
 	return " (" + t + ")"
+}
+
+// rendezvousScore is the weighted rendezvous (highest random weight) score
+// of the pair (source, target): -ln(u)/weight, with u uniform in (0, 1) from
+// hashing the pair. The smallest score wins, which makes each target win
+// with probability weight/sum(weights) over many sources, and the winner for
+// one source stable while the weights stay the same.
+func rendezvousScore(sourceENI, targetID string, weight float64) float64 {
+	if weight <= 0 {
+		return math.Inf(1)
+	}
+	u := (float64(rendezvous(sourceENI, targetID)>>11) + 0.5) / (1 << 53)
+	return -math.Log(u) / weight
 }
 
 // rendezvous scores the pair (source, target) for highest-random-weight

@@ -39,20 +39,13 @@ func TestPickLeastLoaded(t *testing.T) {
 		name          string
 		sensors       []Sensor
 		sessions      []ec2types.TrafficMirrorSession
-		wantChosen    string // "" means ok=false
+		full          []string // found full at CreateSession earlier in the placement
+		wantChosen    string   // "" means ok=false
 		wantCrossZone bool
 		wantLoad      map[string]int
 		wantRejected  []Rejection
 		wantNote      string
 	}{
-		{
-			name:       "fewest sessions wins",
-			sensors:    []Sensor{zoned(testSensor("tmt-1", "eni-1"), true), zoned(testSensor("tmt-2", "eni-2"), true)},
-			sessions:   append(sessionsFrom("tmt-1", "eni-a", 3), sessionsFrom("tmt-2", "eni-b", 2)...),
-			wantChosen: "tmt-2",
-			wantLoad:   map[string]int{"tmt-1": 3, "tmt-2": 2},
-			wantNote:   "tmt-2 (eni-2 in us-east-1a): 2 sessions, the fewest of 2 same-zone sensors",
-		},
 		{
 			name:       "full sensor is dropped: 10 of 10 sources",
 			sensors:    []Sensor{zoned(testSensor("tmt-1", "eni-1"), true), zoned(testSensor("tmt-2", "eni-2"), true)},
@@ -61,7 +54,7 @@ func TestPickLeastLoaded(t *testing.T) {
 			wantLoad:   map[string]int{"tmt-1": 10, "tmt-2": 0},
 			wantRejected: []Rejection{{TargetID: "tmt-1",
 				Reason: "full: 10 of 10 sources on eni-1; add a sensor or use an instance size that accepts 100 sources"}},
-			wantNote: "tmt-2 (eni-2 in us-east-1a): 0 sessions, the only same-zone sensor left",
+			wantNote: "tmt-2 (eni-2 in us-east-1a): 0 sessions, 10 of 10 source slots free; the only same-zone sensor left",
 		},
 		{
 			name:    "capacity counts distinct sources, not sessions",
@@ -70,7 +63,7 @@ func TestPickLeastLoaded(t *testing.T) {
 			sessions:   append(sessionsFrom("tmt-1", "eni-a", 9), sessionsFrom("tmt-1", "eni-a", 3)...),
 			wantChosen: "tmt-1",
 			wantLoad:   map[string]int{"tmt-1": 12},
-			wantNote:   "tmt-1 (eni-1 in us-east-1a): 12 sessions, the only same-zone sensor left",
+			wantNote:   "tmt-1 (eni-1 in us-east-1a): 12 sessions, 1 of 10 source slots free; the only same-zone sensor left",
 		},
 		{
 			name:       "a session from the source itself does not count against capacity",
@@ -78,7 +71,7 @@ func TestPickLeastLoaded(t *testing.T) {
 			sessions:   append(sessionsFrom("tmt-1", "eni-a", 9), session("tms-own", "tmt-1", srcENI)),
 			wantChosen: "tmt-1",
 			wantLoad:   map[string]int{"tmt-1": 10},
-			wantNote:   "tmt-1 (eni-1 in us-east-1a): 10 sessions, the only same-zone sensor left",
+			wantNote:   "tmt-1 (eni-1 in us-east-1a): 10 sessions, 1 of 10 source slots free; the only same-zone sensor left",
 		},
 		{
 			name:       "a 100-source size is not full at 10",
@@ -86,7 +79,7 @@ func TestPickLeastLoaded(t *testing.T) {
 			sessions:   sessionsFrom("tmt-1", "eni-a", 10),
 			wantChosen: "tmt-1",
 			wantLoad:   map[string]int{"tmt-1": 10},
-			wantNote:   "tmt-1 (eni-1 in us-east-1a): 10 sessions, the only same-zone sensor left",
+			wantNote:   "tmt-1 (eni-1 in us-east-1a): 10 sessions, 90 of 100 source slots free; the only same-zone sensor left",
 		},
 		{
 			name: "full names the instance type when known",
@@ -112,7 +105,7 @@ func TestPickLeastLoaded(t *testing.T) {
 			sessions:   sessionsFrom("tmt-nlb", "eni-a", 500),
 			wantChosen: "tmt-nlb",
 			wantLoad:   map[string]int{"tmt-nlb": 500},
-			wantNote:   "tmt-nlb (tmt-nlb): 500 sessions, the only same-zone sensor left; security groups not checked",
+			wantNote:   "tmt-nlb (tmt-nlb): 500 sessions; the only same-zone sensor left; security groups not checked",
 		},
 		{
 			name:       "same-zone sensor is preferred over a less loaded one in another zone",
@@ -120,7 +113,7 @@ func TestPickLeastLoaded(t *testing.T) {
 			sessions:   sessionsFrom("tmt-2", "eni-b", 9),
 			wantChosen: "tmt-2",
 			wantLoad:   map[string]int{"tmt-1": 0, "tmt-2": 9},
-			wantNote:   "tmt-2 (eni-2 in us-east-1a): 9 sessions, the only same-zone sensor left",
+			wantNote:   "tmt-2 (eni-2 in us-east-1a): 9 sessions, 1 of 10 source slots free; the only same-zone sensor left",
 		},
 		{
 			name:          "other-zone sensor is used only when no same-zone sensor is left",
@@ -131,7 +124,27 @@ func TestPickLeastLoaded(t *testing.T) {
 			wantLoad:      map[string]int{"tmt-1": 0, "tmt-2": 10},
 			wantRejected: []Rejection{{TargetID: "tmt-2",
 				Reason: "full: 10 of 10 sources on eni-2; add a sensor or use an instance size that accepts 100 sources"}},
-			wantNote: "tmt-1 (eni-1 in us-east-1b): 0 sessions, the only other-zone sensor left; no sensor in us-east-1a was left, so the mirrored traffic crosses zones",
+			wantNote: "tmt-1 (eni-1 in us-east-1b): 0 sessions, 10 of 10 source slots free; the only other-zone sensor left; no sensor in us-east-1a was left, so the mirrored traffic crosses zones",
+		},
+		{
+			name:       "a sensor CreateSession found full is not picked again, even when its count says it has room",
+			sensors:    []Sensor{zoned(testSensor("tmt-1", "eni-1"), true), zoned(testSensor("tmt-2", "eni-2"), false)},
+			sessions:   sessionsFrom("tmt-1", "eni-a", 9),
+			full:       []string{"tmt-1"},
+			wantChosen: "tmt-2", wantCrossZone: true,
+			wantLoad: map[string]int{"tmt-1": 9, "tmt-2": 0},
+			wantRejected: []Rejection{{TargetID: "tmt-1",
+				Reason: "full: EC2 refused another source at CreateSession earlier in this placement (9 of 10 sources on eni-1 when counted again); add a sensor or use an instance size that accepts 100 sources"}},
+			wantNote: "tmt-2 (eni-2 in us-east-1b): 0 sessions, 10 of 10 source slots free; the only other-zone sensor left; no sensor in us-east-1a was left, so the mirrored traffic crosses zones",
+		},
+		{
+			name:     "every sensor found full leaves nothing to pick",
+			sensors:  []Sensor{zoned(testSensor("tmt-1", "eni-1"), true)},
+			full:     []string{"tmt-1"},
+			wantLoad: map[string]int{"tmt-1": 0},
+			wantRejected: []Rejection{{TargetID: "tmt-1",
+				Reason: "full: EC2 refused another source at CreateSession earlier in this placement (0 of 10 sources on eni-1 when counted again); add a sensor or use an instance size that accepts 100 sources"}},
+			wantNote: "no sensor left for eni-src: 1 of 1 full",
 		},
 		{
 			name:     "no sensor given leaves nothing to pick",
@@ -144,12 +157,12 @@ func TestPickLeastLoaded(t *testing.T) {
 			sessions:   append(sessionsFrom("tmt-foreign", "eni-a", 20), sessionsFrom("tmt-1", "eni-b", 1)...),
 			wantChosen: "tmt-1",
 			wantLoad:   map[string]int{"tmt-1": 1},
-			wantNote:   "tmt-1 (eni-1 in us-east-1a): 1 session, the only same-zone sensor left",
+			wantNote:   "tmt-1 (eni-1 in us-east-1a): 1 session, 9 of 10 source slots free; the only same-zone sensor left",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, ok := PickLeastLoaded(testSource(), tt.sensors, tt.sessions)
+			p, ok := PickLeastLoaded(testSource(), tt.sensors, tt.sessions, tt.full)
 			if ok != (tt.wantChosen != "") || p.Chosen.TargetID != tt.wantChosen {
 				t.Fatalf("PickLeastLoaded chose %q (ok=%v), want %q", p.Chosen.TargetID, ok, tt.wantChosen)
 			}
@@ -184,8 +197,8 @@ func TestPickLeastLoadedTieBreak(t *testing.T) {
 		for i := range 50 {
 			src := testSource()
 			src.NetworkInterfaceID = fmt.Sprintf("eni-app-%d", i)
-			a, okA := PickLeastLoaded(src, sensors, nil)
-			b, okB := PickLeastLoaded(src, reversed, nil)
+			a, okA := PickLeastLoaded(src, sensors, nil, nil)
+			b, okB := PickLeastLoaded(src, reversed, nil, nil)
 			if !okA || !okB || a.Chosen.TargetID != b.Chosen.TargetID {
 				t.Fatalf("source %s: chose %q then %q for the same sensors in another order", src.NetworkInterfaceID, a.Chosen.TargetID, b.Chosen.TargetID)
 			}
@@ -197,7 +210,7 @@ func TestPickLeastLoadedTieBreak(t *testing.T) {
 		for i := range n {
 			src := testSource()
 			src.NetworkInterfaceID = fmt.Sprintf("eni-%017x", i*7919)
-			p, ok := PickLeastLoaded(src, sensors, nil)
+			p, ok := PickLeastLoaded(src, sensors, nil, nil)
 			if !ok {
 				t.Fatal("no sensor picked among four empty ones")
 			}
@@ -210,18 +223,81 @@ func TestPickLeastLoadedTieBreak(t *testing.T) {
 			}
 		}
 	})
-	t.Run("load still outranks the hash", func(t *testing.T) {
-		sessions := sessionsFrom("tmt-0", "eni-x", 1)
-		sessions = append(sessions, sessionsFrom("tmt-1", "eni-y", 1)...)
-		sessions = append(sessions, sessionsFrom("tmt-3", "eni-z", 1)...)
-		for i := range 20 {
+	t.Run("a full sensor is never chosen, whatever the hash", func(t *testing.T) {
+		sessions := sessionsFrom("tmt-0", "eni-x", 10)
+		for i := range 50 {
 			src := testSource()
 			src.NetworkInterfaceID = fmt.Sprintf("eni-app-%d", i)
-			if p, _ := PickLeastLoaded(src, sensors, sessions); p.Chosen.TargetID != "tmt-2" {
-				t.Fatalf("source %s chose %s, want the only empty sensor tmt-2", src.NetworkInterfaceID, p.Chosen.TargetID)
+			if p, _ := PickLeastLoaded(src, sensors, sessions, nil); p.Chosen.TargetID == "tmt-0" {
+				t.Fatalf("source %s chose the full tmt-0", src.NetworkInterfaceID)
 			}
 		}
 	})
+}
+
+// TestPickSpreadsInProportionToFreeSlots is the burst case: many placements
+// read the same counts and pick at once. Each sensor must be chosen in
+// proportion to its free slots, so that the picks fit the room there is
+// instead of all landing on the one least-loaded sensor.
+func TestPickSpreadsInProportionToFreeSlots(t *testing.T) {
+	sensors := []Sensor{
+		zoned(testSensor("tmt-a", "eni-a"), true), // 10 free
+		zoned(testSensor("tmt-b", "eni-b"), true), // 5 free
+		zoned(testSensor("tmt-c", "eni-c"), true), // 1 free
+		zoned(testSensor("tmt-d", "eni-d"), true), // 4 free
+	}
+	sessions := append(sessionsFrom("tmt-b", "eni-x", 5), sessionsFrom("tmt-c", "eni-y", 9)...)
+	sessions = append(sessions, sessionsFrom("tmt-d", "eni-z", 6)...)
+	free := map[string]int{"tmt-a": 10, "tmt-b": 5, "tmt-c": 1, "tmt-d": 4}
+	const n = 4000
+	counts := map[string]int{}
+	for i := range n {
+		src := testSource()
+		src.NetworkInterfaceID = fmt.Sprintf("eni-%017x", i*104729)
+		p, ok := PickLeastLoaded(src, sensors, sessions, nil)
+		if !ok {
+			t.Fatal("nothing picked")
+		}
+		counts[p.Chosen.TargetID]++
+	}
+	for id, f := range free {
+		want := float64(n) * float64(f) / 20
+		if got := float64(counts[id]); got < want*0.85 || got > want*1.15 {
+			t.Errorf("%s (%d of 20 free slots) was chosen %d times of %d, want about %.0f: %v", id, f, counts[id], n, want, counts)
+		}
+	}
+}
+
+// TestPickOneAtATimeUsesEverySlot places sources one after another, each
+// seeing the sessions of those before, as mirrorctl plan and a quiet day do:
+// exactly as many sources as there are free slots all find one, and no
+// sensor takes more than it had free.
+func TestPickOneAtATimeUsesEverySlot(t *testing.T) {
+	var sensors []Sensor
+	for i := range 12 {
+		sensors = append(sensors, zoned(testSensor(fmt.Sprintf("tmt-%02d", i), fmt.Sprintf("eni-%02d", i)), true))
+	}
+	// Four sensors start half full.
+	var sessions []ec2types.TrafficMirrorSession
+	for i := range 4 {
+		sessions = append(sessions, sessionsFrom(fmt.Sprintf("tmt-%02d", i), fmt.Sprintf("eni-old-%d", i), 5)...)
+	}
+	took := map[string]int{}
+	for i := range 100 {
+		src := testSource()
+		src.NetworkInterfaceID = fmt.Sprintf("eni-%017x", i*7919)
+		p, ok := PickLeastLoaded(src, sensors, sessions, nil)
+		if !ok {
+			t.Fatalf("source %d of 100 found no room on 12 sensors with 100 free slots", i+1)
+		}
+		sessions = append(sessions, session(fmt.Sprintf("tms-%d", i), p.Chosen.TargetID, src.NetworkInterfaceID))
+		took[p.Chosen.TargetID]++
+	}
+	for _, s := range sensors {
+		if took[s.TargetID] > 10 || (s.TargetID < "tmt-04" && took[s.TargetID] > 5) {
+			t.Errorf("%s took %d sources, more than its free slots", s.TargetID, took[s.TargetID])
+		}
+	}
 }
 
 func TestRendezvousSeparatesIDBoundaries(t *testing.T) {

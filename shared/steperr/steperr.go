@@ -59,24 +59,6 @@ func (e *InvalidConfiguration) Unwrap() error { return e.Err }
 
 var _ error = (*InvalidConfiguration)(nil)
 
-// InstanceNotFound is returned when the instance to mirror no longer exists
-// or is not running. Terminal.
-type InstanceNotFound struct {
-	InstanceID string
-	Err        error
-}
-
-func (e *InstanceNotFound) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("instance %s not found: %v", e.InstanceID, e.Err)
-	}
-	return fmt.Sprintf("instance %s not found", e.InstanceID)
-}
-
-func (e *InstanceNotFound) Unwrap() error { return e.Err }
-
-var _ error = (*InstanceNotFound)(nil)
-
 // NoReachableSensor is returned by the step that rejected the last candidate
 // sensors. Its message names that step and every rejection, so the
 // dead-letter message and the console's error view say why. Terminal until a
@@ -108,6 +90,27 @@ func (e *NoReachableSensor) Error() string {
 }
 
 var _ error = (*NoReachableSensor)(nil)
+
+// SensorFull is returned by CreateSession when EC2 refused the session
+// because the chosen sensor already receives from its maximum of source
+// interfaces (TrafficMirrorSourcesPerTargetLimitExceeded). That happens when
+// placements running at once picked the same sensor from counts read before
+// any of them created its session. It is neither retried as is nor the end:
+// the state machine routes it back to PickLeastLoaded, which picks again
+// without this sensor.
+type SensorFull struct {
+	TargetID  string
+	SourceENI string
+	Err       error
+}
+
+func (e *SensorFull) Error() string {
+	return fmt.Sprintf("sensor %s is full: EC2 refused %s as another source: %v", e.TargetID, e.SourceENI, e.Err)
+}
+
+func (e *SensorFull) Unwrap() error { return e.Err }
+
+var _ error = (*SensorFull)(nil)
 
 // EC2Throttled is returned when EC2 still throttles after the SDK's own
 // retries (RequestLimitExceeded and kin). Transient.
@@ -159,19 +162,33 @@ func Transient() []string {
 // Terminal lists the type names the state machine never retries.
 func Terminal() []string {
 	return []string{
-		TypeName(&InvalidInput{}), TypeName(&InvalidConfiguration{}), TypeName(&InstanceNotFound{}),
+		TypeName(&InvalidInput{}), TypeName(&InvalidConfiguration{}),
 		TypeName(&NoReachableSensor{}), TypeName(&EC2Rejected{}),
 	}
 }
 
+// RePick lists the type names the state machine routes from CreateSession
+// back to PickLeastLoaded instead of retrying or failing.
+func RePick() []string {
+	return []string{TypeName(&SensorFull{})}
+}
+
 // LambdaServiceErrors are the error names Step Functions gives failures of
 // the Lambda service itself rather than of our code; AWS recommends retrying
-// them. Sandbox.Timedout is a function that ran out of time.
+// them ("Handle transient Lambda service exceptions", Step Functions
+// developer guide).
 func LambdaServiceErrors() []string {
-	return []string{
-		"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-		"Lambda.TooManyRequestsException", "Sandbox.Timedout",
-	}
+	return []string{"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException"}
+}
+
+// LambdaThrottling are the names of a function that could not take the
+// invocation in time: no free execution environment within its reserved
+// concurrency (Lambda.TooManyRequestsException, HTTP 429), an invoke that
+// timed out waiting (Lambda.ClientExecutionTimeoutException), or a step
+// that ran out of its own timeout (Sandbox.Timedout). A burst of placements
+// causes all three, and all three pass when the burst does.
+func LambdaThrottling() []string {
+	return []string{"Lambda.TooManyRequestsException", "Lambda.ClientExecutionTimeoutException", "Sandbox.Timedout"}
 }
 
 // TypeName is the errorType aws-lambda-go reports for err.
@@ -205,7 +222,7 @@ func FromEC2(op string, err error) error {
 // types this package defines, so it reaches Lambda with a routable name.
 func IsNamed(err error) bool {
 	switch err.(type) { //nolint:errorlint // Only err's own type matters: aws-lambda-go reports the returned error's Go type name as errorType, so a wrapped named error would be routed as its wrapper.
-	case *InvalidInput, *InvalidConfiguration, *InstanceNotFound, *NoReachableSensor,
+	case *InvalidInput, *InvalidConfiguration, *NoReachableSensor, *SensorFull,
 		*EC2Throttled, *EC2Unavailable, *EC2Rejected:
 		return true
 	}

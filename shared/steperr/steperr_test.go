@@ -1,6 +1,8 @@
 package steperr_test
 
 import (
+	"slices"
+
 	"github.com/mirrorflow/mirrorflow/internal/testkit/sdktest"
 
 	"context"
@@ -33,8 +35,8 @@ import (
 var allNamed = []error{
 	&steperr.InvalidInput{},
 	&steperr.InvalidConfiguration{},
-	&steperr.InstanceNotFound{},
 	&steperr.NoReachableSensor{},
+	&steperr.SensorFull{},
 	&steperr.EC2Throttled{},
 	&steperr.EC2Unavailable{},
 	&steperr.EC2Rejected{},
@@ -212,7 +214,7 @@ func TestFromEC2KeepsNilAndNamedErrors(t *testing.T) {
 		t.Errorf("FromEC2(nil) = %v, want nil", got)
 	}
 	named := []error{
-		&steperr.InstanceNotFound{InstanceID: "i-0a1b2c3d", Err: sdktest.APIError(awserr.InvalidInstanceIDNotFound)},
+		&steperr.SensorFull{TargetID: "tmt-0a1b2c3d", SourceENI: "eni-0a1b2c3d", Err: sdktest.APIError(awserr.TrafficMirrorSourcesPerTarget)},
 		&steperr.EC2Throttled{Op: "an earlier op", Err: sdktest.APIError(awserr.RequestLimitExceeded)},
 		&steperr.EC2Rejected{Op: "an earlier op", Code: awserr.UnauthorizedOperation, Err: sdktest.APIError(awserr.UnauthorizedOperation)},
 		&steperr.NoReachableSensor{Step: "FilterByAvailabilityZone", InstanceID: "i-0a1b2c3d", Detail: "no sensor in eu-west-1a"},
@@ -255,14 +257,9 @@ func TestErrorMessages(t *testing.T) {
 			want: "invalid configuration",
 		},
 		{
-			name: "InstanceNotFound names the instance",
-			err:  &steperr.InstanceNotFound{InstanceID: "i-0a1b2c3d"},
-			want: "instance i-0a1b2c3d not found",
-		},
-		{
-			name: "InstanceNotFound names the instance and cause",
-			err:  &steperr.InstanceNotFound{InstanceID: "i-0a1b2c3d", Err: cause},
-			want: "instance i-0a1b2c3d not found: the cause",
+			name: "SensorFull names the sensor, the source and EC2's refusal",
+			err:  &steperr.SensorFull{TargetID: "tmt-0a1b2c3d", SourceENI: "eni-0a1b2c3d", Err: cause},
+			want: "sensor tmt-0a1b2c3d is full: EC2 refused eni-0a1b2c3d as another source: the cause",
 		},
 		{
 			name: "NoReachableSensor lists every rejection in order",
@@ -331,7 +328,7 @@ func TestUnwrapReachesTheCause(t *testing.T) {
 	}{
 		{name: "InvalidInput unwraps to its cause", err: &steperr.InvalidInput{Reason: "r", Err: cause}},
 		{name: "InvalidConfiguration unwraps to its cause", err: &steperr.InvalidConfiguration{Err: cause}},
-		{name: "InstanceNotFound unwraps to its cause", err: &steperr.InstanceNotFound{InstanceID: "i-0a1b2c3d", Err: cause}},
+		{name: "SensorFull unwraps to its cause", err: &steperr.SensorFull{TargetID: "tmt-0a1b2c3d", Err: cause}},
 		{name: "EC2Throttled unwraps to its cause", err: &steperr.EC2Throttled{Op: "op", Err: cause}},
 		{name: "EC2Unavailable unwraps to its cause", err: &steperr.EC2Unavailable{Op: "op", Err: cause}},
 		{name: "EC2Rejected unwraps to its cause", err: &steperr.EC2Rejected{Op: "op", Err: cause}},
@@ -358,7 +355,7 @@ func TestTypeName(t *testing.T) {
 	}{
 		{name: "InvalidInput is reported by its bare name", err: &steperr.InvalidInput{}, want: "InvalidInput"},
 		{name: "InvalidConfiguration is reported by its bare name", err: &steperr.InvalidConfiguration{}, want: "InvalidConfiguration"},
-		{name: "InstanceNotFound is reported by its bare name", err: &steperr.InstanceNotFound{}, want: "InstanceNotFound"},
+		{name: "SensorFull is reported by its bare name", err: &steperr.SensorFull{}, want: "SensorFull"},
 		{name: "NoReachableSensor is reported by its bare name", err: &steperr.NoReachableSensor{}, want: "NoReachableSensor"},
 		{name: "EC2Throttled is reported by its bare name", err: &steperr.EC2Throttled{}, want: "EC2Throttled"},
 		{name: "EC2Unavailable is reported by its bare name", err: &steperr.EC2Unavailable{}, want: "EC2Unavailable"},
@@ -417,9 +414,9 @@ func TestAllNamedListsEveryExportedErrorType(t *testing.T) {
 	}
 }
 
-func TestTransientAndTerminalPartitionTheNamedTypes(t *testing.T) {
+func TestTransientTerminalAndRePickPartitionTheNamedTypes(t *testing.T) {
 	routed := map[string]string{}
-	for list, names := range map[string][]string{"Transient": steperr.Transient(), "Terminal": steperr.Terminal()} {
+	for list, names := range map[string][]string{"Transient": steperr.Transient(), "Terminal": steperr.Terminal(), "RePick": steperr.RePick()} {
 		for _, n := range names {
 			if prev, ok := routed[n]; ok {
 				t.Errorf("%s is listed by both %s and %s", n, prev, list)
@@ -435,7 +432,7 @@ func TestTransientAndTerminalPartitionTheNamedTypes(t *testing.T) {
 			t.Errorf("IsNamed(%T) = false", err)
 		}
 		if _, ok := routed[n]; !ok {
-			t.Errorf("%s is neither Transient nor Terminal", n)
+			t.Errorf("%s is neither Transient, Terminal nor RePick", n)
 		}
 	}
 	for n, list := range routed {
@@ -475,8 +472,8 @@ func TestIsNamed(t *testing.T) {
 }
 
 func TestLambdaServiceErrorsAreNotOurs(t *testing.T) {
-	ours := append(steperr.Transient(), steperr.Terminal()...)
-	for _, n := range steperr.LambdaServiceErrors() {
+	ours := slices.Concat(steperr.Transient(), steperr.Terminal(), steperr.RePick())
+	for _, n := range slices.Concat(steperr.LambdaServiceErrors(), steperr.LambdaThrottling()) {
 		// Step Functions names them Service.Error; a Go type name has no dot.
 		if !strings.Contains(n, ".") {
 			t.Errorf("Lambda service error %q is not namespaced", n)
@@ -487,7 +484,7 @@ func TestLambdaServiceErrorsAreNotOurs(t *testing.T) {
 			}
 		}
 	}
-	if len(steperr.LambdaServiceErrors()) == 0 {
-		t.Error("LambdaServiceErrors is empty")
+	if len(steperr.LambdaServiceErrors()) == 0 || len(steperr.LambdaThrottling()) == 0 {
+		t.Error("LambdaServiceErrors or LambdaThrottling is empty")
 	}
 }

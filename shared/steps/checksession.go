@@ -37,9 +37,13 @@ func (h *Handlers) CheckExistingSession(ctx context.Context, start workflow.Star
 	}
 	p.InstanceID, p.Trigger = id, trigger
 
-	inst, err := h.runningInstance(ctx, id)
+	inst, gone, err := h.runningInstance(ctx, id)
 	if err != nil {
 		return fail(p, workflow.StepReport{Step: step, Note: err.Error()}, err)
+	}
+	if gone != "" {
+		p.Outcome, p.Reason = workflow.OutcomeSkipped, gone
+		return report(p, workflow.StepReport{Step: step, Note: "skipped: " + gone}), nil
 	}
 	src, err := placement.SourceFromInstance(inst)
 	if err != nil {
@@ -81,29 +85,30 @@ func (h *Handlers) CheckExistingSession(ctx context.Context, start workflow.Star
 	return report(p, workflow.StepReport{Step: step, Note: h.sourceNote(src, sessions)}), nil
 }
 
-// runningInstance describes the instance and insists it is running: a
-// terminated or stopped instance has no traffic to mirror, and EC2 answers
-// InvalidInstanceID.NotFound once a terminated instance is gone.
-func (h *Handlers) runningInstance(ctx context.Context, id string) (ec2types.Instance, error) {
+// runningInstance describes the instance. When it is not running, or EC2
+// no longer knows it (a terminated instance is InvalidInstanceID.NotFound
+// soon after), it returns why in gone: there is no traffic to mirror, which
+// is nothing to do rather than a failure. An instance that stops and starts
+// again is placed by the event of its next start.
+func (h *Handlers) runningInstance(ctx context.Context, id string) (inst ec2types.Instance, gone string, err error) {
 	instances, err := ec2api.InstancesAsList(ctx, h.EC2, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
-	if err != nil {
-		if awserr.IsInstanceNotFound(err) {
-			return ec2types.Instance{}, &steperr.InstanceNotFound{InstanceID: id, Err: err}
-		}
-		return ec2types.Instance{}, steperr.FromEC2("describing instance "+id, err)
+	switch {
+	case awserr.IsInstanceNotFound(err):
+		return inst, fmt.Sprintf("instance %s no longer exists (%s), so there is nothing to mirror", id, awserr.Code(err)), nil
+	case err != nil:
+		return inst, "", steperr.FromEC2("describing instance "+id, err)
+	case len(instances) == 0:
+		return inst, fmt.Sprintf("instance %s no longer exists (EC2 described no such instance), so there is nothing to mirror", id), nil
 	}
-	if len(instances) == 0 {
-		return ec2types.Instance{}, &steperr.InstanceNotFound{InstanceID: id, Err: errors.New("EC2 described no such instance")}
-	}
-	inst := instances[0]
+	inst = instances[0]
 	if inst.State == nil || inst.State.Name != ec2types.InstanceStateNameRunning {
 		state := "in an unknown state"
 		if inst.State != nil {
 			state = string(inst.State.Name)
 		}
-		return ec2types.Instance{}, &steperr.InstanceNotFound{InstanceID: id, Err: fmt.Errorf("the instance is %s, not running", state)}
+		return inst, fmt.Sprintf("instance %s is %s, not running, so there is nothing to mirror; it is placed again when it next starts", id, state), nil
 	}
-	return inst, nil
+	return inst, "", nil
 }
 
 // candidateTest returns whether a target id is a configured sensor, among

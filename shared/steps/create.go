@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -31,11 +32,17 @@ const (
 	sessionNamePrefix = "mirrorflow-"
 )
 
-// PickLeastLoaded drops full sensors and picks the one with the fewest
-// sessions, preferring the source's zone. One DescribeTrafficMirrorSessions
-// with a traffic-mirror-target-id filter (one per 200 sensors) counts the
-// sessions of every remaining candidate. The chosen sensor becomes TargetID
-// and the only candidate left.
+// PickLeastLoaded drops full sensors and picks one of those left,
+// preferring the source's zone and weighting the choice by free source
+// slots (placement.PickLeastLoaded). One DescribeTrafficMirrorSessions with
+// a traffic-mirror-target-id filter (one per 200 sensors) reads the load of
+// every candidate. The chosen sensor becomes TargetID; the candidates stay,
+// so that a re-pick can choose again.
+//
+// The state machine comes back here when CreateSession found the chosen
+// sensor full (SensorFull at $.sensorFull): that sensor joins FullSensors,
+// the load is read again and another sensor is picked, at most MaxRePicks
+// times. Each pass's report names the sensor found full.
 func (h *Handlers) PickLeastLoaded(ctx context.Context, p workflow.Placement) (workflow.Placement, error) {
 	const step = workflow.StepPickLeastLoaded
 	if decided(p) {
@@ -43,6 +50,22 @@ func (h *Handlers) PickLeastLoaded(ctx context.Context, p workflow.Placement) (w
 	}
 	if err := h.begin(step, p); err != nil {
 		return fail(p, workflow.StepReport{}, err)
+	}
+	var again string
+	if p.SensorFull != nil {
+		full := p.TargetID
+		if full != "" && !slices.Contains(p.FullSensors, full) {
+			p.FullSensors = append(slices.Clip(p.FullSensors), full)
+		}
+		p.RePicks++
+		cause, _ := workflow.ParseCause(p.SensorFull.Cause)
+		again = fmt.Sprintf("re-pick %d of at most %d: %s", p.RePicks, workflow.MaxRePicks, cause.ErrorMessage)
+		p.SensorFull, p.TargetID = nil, ""
+		if p.RePicks > workflow.MaxRePicks {
+			err := &steperr.NoReachableSensor{Step: step, InstanceID: p.InstanceID, Detail: fmt.Sprintf(
+				"gave up after %d re-picks: each sensor chosen was full by the time CreateSession ran (%s)", workflow.MaxRePicks, strings.Join(p.FullSensors, ", "))}
+			return fail(p, workflow.StepReport{Step: step, Note: again}, err)
+		}
 	}
 	ids := sortedUnique(targetIDs(p.Candidates))
 	if len(ids) == 0 {
@@ -54,14 +77,34 @@ func (h *Handlers) PickLeastLoaded(ctx context.Context, p workflow.Placement) (w
 		})
 	})
 	if err != nil {
-		return fail(p, workflow.StepReport{Step: step}, steperr.FromEC2("describing the sensors' traffic mirror sessions", err))
+		return fail(p, workflow.StepReport{Step: step, Note: again}, steperr.FromEC2("describing the sensors' traffic mirror sessions", err))
 	}
-	pick, ok := placement.PickLeastLoaded(*p.Source, p.Candidates, sessions)
+	pick, ok := placement.PickLeastLoaded(*p.Source, p.Candidates, sessions, p.FullSensors)
+	note := pick.Note
+	if again != "" {
+		note = again + "; " + note
+	}
 	if !ok {
-		return filtered(p, step, nil, pick.Rejected, pick.Note)
+		err := &steperr.NoReachableSensor{Step: step, InstanceID: p.InstanceID, Rejected: pick.Rejected}
+		return fail(p, workflow.StepReport{Step: step, Rejected: newRejections(p, step, pick.Rejected), Note: note}, err)
 	}
 	p.TargetID = pick.Chosen.TargetID
-	return filtered(p, step, []placement.Sensor{pick.Chosen}, pick.Rejected, pick.Note)
+	return report(p, workflow.StepReport{Step: step, Kept: []string{p.TargetID}, Rejected: newRejections(p, step, pick.Rejected), Note: note}), nil
+}
+
+// newRejections leaves out the rejections an earlier pass of step already
+// reported with the same reason, so that a re-pick's report says only what
+// changed and the payload stays small however often the loop runs.
+func newRejections(p workflow.Placement, step string, rejected []placement.Rejection) []placement.Rejection {
+	seen := map[placement.Rejection]bool{}
+	for _, r := range p.Steps {
+		if r.Step == step {
+			for _, rej := range r.Rejected {
+				seen[rej] = true
+			}
+		}
+	}
+	return slices.DeleteFunc(slices.Clone(rejected), func(r placement.Rejection) bool { return seen[r] })
 }
 
 // CreateSession creates the traffic mirror session from the source
@@ -71,10 +114,14 @@ func (h *Handlers) PickLeastLoaded(ctx context.Context, p workflow.Placement) (w
 // machine retries the step after a create that did happen, EC2 returns the
 // same session instead of making a second one.
 //
-// When EC2 refuses the create for a reason a retry cannot change (typically
-// another execution mirrored the same interface first, taking the session
-// number), the step looks again at the source's sessions and reports exists
-// when one goes to a candidate sensor; otherwise the refusal is the error.
+// When EC2 refuses the create for a reason a retry cannot change, the step
+// first looks again at the source's sessions: another execution may have
+// mirrored the same interface meanwhile (typically taking the session
+// number), which is the outcome this one wanted, so it reports exists.
+// Otherwise a full sensor (TrafficMirrorSourcesPerTargetLimitExceeded) is
+// SensorFull, which the state machine routes back to PickLeastLoaded; a
+// source interface that is gone (the instance terminated) ends skipped; any
+// other refusal is the error.
 func (h *Handlers) CreateSession(ctx context.Context, p workflow.Placement) (workflow.Placement, error) {
 	const step = workflow.StepCreateSession
 	if decided(p) {
@@ -112,14 +159,13 @@ func (h *Handlers) CreateSession(ctx context.Context, p workflow.Placement) (wor
 	if !errors.As(createErr, &rejected) || h.DryRun {
 		return fail(p, workflow.StepReport{Step: step}, createErr)
 	}
-	return h.recheck(ctx, p, createErr)
-}
-
-// recheck looks at the source's sessions after EC2 refused the create: a
-// session to a candidate sensor means another execution got there first,
-// which is the outcome this one wanted.
-func (h *Handlers) recheck(ctx context.Context, p workflow.Placement, createErr error) (workflow.Placement, error) {
-	const step = workflow.StepCreateSession
+	if rejected.Code == awserr.InvalidNetworkInterfaceNotFound {
+		// The request names one interface, the source: it is gone with its instance.
+		p.Outcome = workflow.OutcomeSkipped
+		p.Reason = fmt.Sprintf("source interface %s of %s no longer exists (%s): the instance was terminated while it was being placed, so there is nothing to mirror",
+			p.Source.NetworkInterfaceID, p.InstanceID, rejected.Code)
+		return report(p, workflow.StepReport{Step: step, Note: p.Reason}), nil
+	}
 	sessions, err := ec2api.TrafficMirrorSessionsAsList(ctx, h.EC2, &ec2.DescribeTrafficMirrorSessionsInput{
 		Filters: []ec2types.Filter{ec2api.Filter("network-interface-id", p.Source.NetworkInterfaceID)},
 	})
@@ -128,16 +174,20 @@ func (h *Handlers) recheck(ctx context.Context, p workflow.Placement, createErr 
 		return fail(p, workflow.StepReport{Step: step, Note: "re-checking the source's sessions failed: " + err.Error()}, createErr)
 	}
 	candidates := candidateIDs(p)
-	s, ok := placement.ExistingSession(p.Source.NetworkInterfaceID, sessions, func(id string) bool { return candidates[id] })
-	if !ok {
-		return fail(p, workflow.StepReport{Step: step, Note: fmt.Sprintf("EC2 refused the session and none of the %d session(s) of %s goes to a candidate sensor", len(sessions), p.Source.NetworkInterfaceID)}, createErr)
+	if s, ok := placement.ExistingSession(p.Source.NetworkInterfaceID, sessions, func(id string) bool { return candidates[id] }); ok {
+		p.Outcome = workflow.OutcomeExists
+		p.TargetID = aws.ToString(s.TrafficMirrorTargetId)
+		p.SessionID = aws.ToString(s.TrafficMirrorSessionId)
+		p.Reason = fmt.Sprintf("%s was mirrored to sensor %s by session %s while this execution ran (EC2 refused a second session: %s)",
+			p.Source.NetworkInterfaceID, p.TargetID, p.SessionID, awserr.Code(createErr))
+		return report(p, workflow.StepReport{Step: step, Kept: []string{p.TargetID}, Note: p.Reason}), nil
 	}
-	p.Outcome = workflow.OutcomeExists
-	p.TargetID = aws.ToString(s.TrafficMirrorTargetId)
-	p.SessionID = aws.ToString(s.TrafficMirrorSessionId)
-	p.Reason = fmt.Sprintf("%s was mirrored to sensor %s by session %s while this execution ran (EC2 refused a second session: %s)",
-		p.Source.NetworkInterfaceID, p.TargetID, p.SessionID, awserr.Code(createErr))
-	return report(p, workflow.StepReport{Step: step, Kept: []string{p.TargetID}, Note: p.Reason}), nil
+	if rejected.Code == awserr.TrafficMirrorSourcesPerTarget {
+		full := &steperr.SensorFull{TargetID: p.TargetID, SourceENI: p.Source.NetworkInterfaceID, Err: rejected.Err}
+		return fail(p, workflow.StepReport{Step: step, Rejected: []placement.Rejection{{TargetID: p.TargetID, Reason: "full at create: " + awserr.Code(err)}},
+			Note: "the sensor filled up after it was picked; picking another"}, full)
+	}
+	return fail(p, workflow.StepReport{Step: step, Note: fmt.Sprintf("EC2 refused the session and none of the %d session(s) of %s goes to a candidate sensor", len(sessions), p.Source.NetworkInterfaceID)}, createErr)
 }
 
 // candidateIDs are the candidate sensors of this placement: every target

@@ -100,11 +100,35 @@ func TestCreateSession(t *testing.T) {
 		acct, cfg := loadScenario(t)
 		h := New(acct.Client, cfg)
 		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
-		acct.InjectFault(ec2sim.Fault{Action: "CreateTrafficMirrorSession", Count: 1, Code: "TrafficMirrorSourcesPerTargetLimitExceeded", Message: "too many sources"})
+		acct.InjectFault(ec2sim.Fault{Action: "CreateTrafficMirrorSession", Count: 1, Code: "UnauthorizedOperation", Message: "not allowed"})
 		_, err := h.CreateSession(ctx, p)
 		var rejected *steperr.EC2Rejected
-		if !asType(err, &rejected) || rejected.Code != "TrafficMirrorSourcesPerTargetLimitExceeded" {
-			t.Fatalf("CreateSession error = %v, want EC2Rejected TrafficMirrorSourcesPerTargetLimitExceeded", err)
+		if !asType(err, &rejected) || rejected.Code != "UnauthorizedOperation" {
+			t.Fatalf("CreateSession error = %v, want EC2Rejected UnauthorizedOperation", err)
+		}
+	})
+
+	t.Run("a sensor EC2 finds full at create is SensorFull, naming the sensor", func(t *testing.T) {
+		acct, cfg := loadScenario(t)
+		h := New(acct.Client, cfg)
+		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
+		acct.InjectFault(ec2sim.Fault{Action: "CreateTrafficMirrorSession", Count: 1, Code: "TrafficMirrorSourcesPerTargetLimitExceeded", Message: "too many sources"})
+		_, err := h.CreateSession(ctx, p)
+		var full *steperr.SensorFull
+		if !asType(err, &full) || full.TargetID != p.TargetID || full.SourceENI != app0ENI || !strings.Contains(err.Error(), "too many sources") {
+			t.Fatalf("CreateSession error = %T %v, want SensorFull for %s from %s with EC2's message", err, err, p.TargetID, app0ENI)
+		}
+	})
+
+	t.Run("a source interface gone at create ends skipped: the instance was terminated", func(t *testing.T) {
+		acct, cfg := loadScenario(t)
+		h := New(acct.Client, cfg)
+		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
+		acct.InjectFault(ec2sim.Fault{Action: "CreateTrafficMirrorSession", Count: 1, Code: "InvalidNetworkInterfaceID.NotFound",
+			Message: "The networkInterface ID '" + app0ENI + "' does not exist"})
+		got, err := h.CreateSession(ctx, p)
+		if err != nil || got.Outcome != workflow.OutcomeSkipped || !strings.Contains(got.Reason, "terminated") {
+			t.Fatalf("CreateSession = %q %q, %v; want skipped because the instance is gone", got.Outcome, got.Reason, err)
 		}
 	})
 

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -159,10 +160,10 @@ func TestEveryStepReturnsANamedError(t *testing.T) {
 	})
 	t.Run("every error type the steps return is one the state machine routes", func(t *testing.T) {
 		routed := map[string]bool{}
-		for _, n := range append(steperr.Transient(), steperr.Terminal()...) {
+		for _, n := range slices.Concat(steperr.Transient(), steperr.Terminal(), steperr.RePick()) {
 			routed[n] = true
 		}
-		for _, n := range []string{"InvalidInput", "InvalidConfiguration", "InstanceNotFound", "NoReachableSensor", "EC2Throttled", "EC2Unavailable", "EC2Rejected"} {
+		for _, n := range []string{"InvalidInput", "InvalidConfiguration", "NoReachableSensor", "SensorFull", "EC2Throttled", "EC2Unavailable", "EC2Rejected"} {
 			if !routed[n] {
 				t.Errorf("%s is returned by a step but neither Transient nor Terminal", n)
 			}

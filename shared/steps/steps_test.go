@@ -102,8 +102,10 @@ func TestRun(t *testing.T) {
 	}{
 		{name: "existing session to a candidate means exists", instance: app1,
 			wantOutcome: workflow.OutcomeExists, wantTarget: sensor1, wantSession: app1Session},
-		{name: "the least-loaded sensor in the source's zone is chosen", instance: app0,
-			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor3, wantSession: "*"},
+		// sensor0 (7 free source slots) and sensor3 (10) share app0's zone; the
+		// pick is weighted by free slots and takes sensor0 for this source.
+		{name: "a sensor with room in the source's zone is chosen", instance: app0,
+			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor0, wantSession: "*"},
 		{name: "the only sensor in the source's zone is chosen", instance: app2,
 			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor2, wantSession: "*"},
 		{name: "a session to a target that is not a candidate does not count", instance: app1,
@@ -111,8 +113,8 @@ func TestRun(t *testing.T) {
 				c.TargetIDs = []string{sensor0, sensor2, sensor3}
 				c.SessionNumber = 2
 			},
-			// No sensor in us-east-1b: sensor2 and sensor3 tie at no session, sensor0 has three.
-			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor2, wantSession: "*"},
+			// No candidate in us-east-1b: the weighted pick among the three others takes sensor0 for this source.
+			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor0, wantSession: "*"},
 		{name: "a session number taken by someone else's session ends in EC2Rejected", instance: app1,
 			setup: func(_ testing.TB, _ *ec2account.Account, c *config.Config) {
 				c.TargetIDs = []string{sensor0, sensor2, sensor3}
@@ -130,15 +132,22 @@ func TestRun(t *testing.T) {
 				f.AddInstances(inst)
 			},
 			wantOutcome: workflow.OutcomeSkipped, wantReason: []string{"no primary network interface"}},
-		{name: "a stopped instance is InstanceNotFound", instance: "i-0c0c0c0c0c0c0c0c0",
+		{name: "a stopped instance is skipped: it has no traffic to mirror until it starts again", instance: "i-0c0c0c0c0c0c0c0c0",
 			setup: func(_ testing.TB, f *ec2account.Account, _ *config.Config) {
 				inst := runningInstance("i-0c0c0c0c0c0c0c0c0", "eni-0c0c0c0c0c0c0c0c0", "us-east-1a", "10.0.0.99")
 				inst.State.Name = ec2types.InstanceStateNameStopped
 				f.AddInstances(inst)
 			},
-			wantErrType: "InstanceNotFound", wantReason: []string{"stopped, not running"}},
-		{name: "an instance EC2 no longer knows is InstanceNotFound", instance: "i-0d0d0d0d0d0d0d0d0",
-			wantErrType: "InstanceNotFound", wantReason: []string{"InvalidInstanceID.NotFound"}},
+			wantOutcome: workflow.OutcomeSkipped, wantReason: []string{"stopped, not running"}},
+		{name: "a terminated instance is skipped", instance: "i-0e0e0e0e0e0e0e0e0",
+			setup: func(_ testing.TB, f *ec2account.Account, _ *config.Config) {
+				inst := runningInstance("i-0e0e0e0e0e0e0e0e0", "eni-0e0e0e0e0e0e0e0e0", "us-east-1a", "10.0.0.98")
+				inst.State.Name = ec2types.InstanceStateNameTerminated
+				f.AddInstances(inst)
+			},
+			wantOutcome: workflow.OutcomeSkipped, wantReason: []string{"terminated, not running"}},
+		{name: "an instance EC2 no longer knows is skipped, not dead-lettered", instance: "i-0d0d0d0d0d0d0d0d0",
+			wantOutcome: workflow.OutcomeSkipped, wantReason: []string{"no longer exists", "InvalidInstanceID.NotFound"}},
 		{name: "no tagged sensor ends in NoReachableSensor naming GatherCandidates", instance: app0,
 			setup: func(_ testing.TB, _ *ec2account.Account, c *config.Config) {
 				c.SensorTag = config.Tag{Key: "team", Value: "nsm"}
@@ -171,14 +180,14 @@ func TestRun(t *testing.T) {
 				f.AddSecurityGroups(g)
 				f.AddPrefixList("pl-0a1b2c3d4e5f60718", "10.0.0.0/24")
 			},
-			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor3, wantSession: "*"},
+			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor0, wantSession: "*"},
 		{name: "a sensor subnet ACL that denies UDP 4789 ends in NoReachableSensor naming FilterByNetworkACL", instance: app0,
 			setup: func(t testing.TB, f *ec2account.Account, c *config.Config) {
 				c.TargetIDs = []string{sensor0, sensor3} // both in subnet-05f421c502822d6a7
 				reassociate(t, f, "subnet-05f421c502822d6a7", denyVXLANACL("acl-0e0e0e0e0e0e0e0e0", "subnet-05f421c502822d6a7"))
 			},
 			wantErrType: "NoReachableSensor", wantErrStep: workflow.StepFilterByNACL, wantReason: []string{sensor0, sensor3}},
-		{name: "a full sensor is dropped and the next least-loaded one is chosen", instance: app0,
+		{name: "a full sensor is dropped and another of the zone is chosen", instance: app0,
 			setup: func(_ testing.TB, f *ec2account.Account, _ *config.Config) {
 				f.AddTrafficMirrorSessions(sessionsFrom(sensor3, 10)...)
 			},
@@ -487,7 +496,11 @@ func TestStepReports(t *testing.T) {
 	if !strings.Contains(zone.Note, "2 of 4 sensor(s) in us-east-1a") || !strings.Contains(zone.Note, "2 kept as cross-zone fallback") {
 		t.Errorf("zone note = %q", zone.Note)
 	}
-	if len(p.Candidates) != 1 || p.Candidates[0].TargetID != sensor3 {
-		t.Errorf("after the pick, candidates = %v, want only %s", targetIDs(p.Candidates), sensor3)
+	// The pick keeps every sensor that passed the filters, so that a re-pick can choose again.
+	if len(p.Candidates) != 4 || !slices.Contains(targetIDs(p.Candidates), p.TargetID) {
+		t.Errorf("after the pick, candidates = %v (chosen %s), want the 4 that passed every filter", targetIDs(p.Candidates), p.TargetID)
+	}
+	if pick := p.Steps[len(p.Steps)-2]; pick.Step != workflow.StepPickLeastLoaded || !slices.Equal(pick.Kept, []string{p.TargetID}) {
+		t.Errorf("PickLeastLoaded report = %+v, want it to keep only the chosen %s", pick, p.TargetID)
 	}
 }

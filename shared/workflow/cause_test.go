@@ -97,7 +97,7 @@ func TestLambdaCauseRejections(t *testing.T) {
 		},
 		{
 			name: "other errors list no rejections",
-			err:  &steperr.InstanceNotFound{InstanceID: "i-0a1b2c3d"},
+			err:  &steperr.SensorFull{TargetID: "tmt-0a1b2c3d", SourceENI: "eni-0a1b2c3d"},
 			want: nil,
 		},
 	}

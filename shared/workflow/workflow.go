@@ -115,10 +115,39 @@ type Placement struct {
 	// TargetID is the existing or chosen sensor; SessionID the existing or created session.
 	TargetID  string `json:"targetId,omitempty"`
 	SessionID string `json:"sessionId,omitempty"`
-	// Candidates are the sensors still in the running.
+	// Candidates are the sensors still in the running: after
+	// PickLeastLoaded, every sensor that passed the filters, so that a
+	// re-pick can choose again among them.
 	Candidates []placement.Sensor `json:"candidates"`
-	Steps      []StepReport       `json:"steps"`
+	// FullSensors are the sensors CreateSession found full in this
+	// execution (EC2 refused another source); PickLeastLoaded never picks
+	// them again.
+	FullSensors []string `json:"fullSensors,omitempty"`
+	// RePicks counts the passes back to PickLeastLoaded after a full
+	// sensor; MaxRePicks bounds them.
+	RePicks int `json:"rePicks,omitempty"`
+	// SensorFull is where the state machine's Catch puts CreateSession's
+	// SensorFull error before routing back to PickLeastLoaded, which clears it.
+	SensorFull *CaughtError `json:"sensorFull,omitempty"`
+	Steps      []StepReport `json:"steps"`
 }
+
+// CaughtError is an error as a Step Functions Catch records it at its
+// ResultPath: the error name and its cause (for a Lambda error, the JSON
+// document aws-lambda-go returned).
+type CaughtError struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+// MaxRePicks bounds the loop from CreateSession back to PickLeastLoaded.
+// Each pass leaves out one more sensor that EC2 found full, so the loop ends
+// by itself once no candidate has room; the bound keeps a placement among
+// thousands of candidates from looping through all of them while a burst
+// fills them. A pass costs about a dozen history events and one short step
+// report, so 25 passes stay far inside Step Functions' 25,000 events and
+// 256 KiB payload.
+const MaxRePicks = 25
 
 // StepReport is one step's section of the payload: what it kept, what it
 // rejected and why.
