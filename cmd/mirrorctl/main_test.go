@@ -217,8 +217,8 @@ func TestRunWait(t *testing.T) {
 			ending{status: "SUCCEEDED", output: `{"instanceId":"i-0a1b2c3d4e5f60718","outcome":"created","targetId":"tmt-0aa11bb22cc33dd44","sessionId":"tms-0123456789abcdef0","steps":[]}`},
 			exitOK, "created, target tmt-0aa11bb22cc33dd44, session tms-0123456789abcdef0"},
 		{"a placement that fails exits 4 and shows the error",
-			ending{status: "FAILED", errName: "InstanceNotFound", cause: `{"errorMessage":"instance i-0a1b2c3d4e5f60718 not found","errorType":"InstanceNotFound","stackTrace":[]}`},
-			exitNotSucceeded, "FAILED: InstanceNotFound"},
+			ending{status: "FAILED", errName: "NoReachableSensor", cause: `{"errorMessage":"no reachable sensor for i-0a1b2c3d4e5f60718: PickLeastLoaded rejected the last 1 candidate(s): tmt-0aa11bb22cc33dd44: full: 10 of 10 sources","errorType":"NoReachableSensor","stackTrace":[]}`},
+			exitNotSucceeded, "FAILED: NoReachableSensor"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

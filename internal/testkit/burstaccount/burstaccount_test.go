@@ -1,0 +1,48 @@
+package burstaccount_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
+	"github.com/mirrorflow/mirrorflow/internal/testkit/burstaccount"
+	"github.com/mirrorflow/mirrorflow/internal/testkit/ec2account"
+	"github.com/mirrorflow/mirrorflow/shared/ec2api"
+	"github.com/mirrorflow/mirrorflow/shared/steps"
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
+)
+
+// TestEveryInstanceCanBePlaced places each instance of a small burst
+// account one after another with the steps themselves: every one is
+// created in its own zone, which proves the account is what the burst tests
+// say it is (every sensor reachable, room the only limit).
+func TestEveryInstanceCanBePlaced(t *testing.T) {
+	snap := burstaccount.New(30, 3)
+	if err := snap.Config.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	acct := ec2account.Start(t, snap, ec2sim.Options{})
+	instances, err := ec2api.InstancesAsList(context.Background(), acct.Client, &ec2.DescribeInstancesInput{})
+	if err != nil || len(instances) != 30 {
+		t.Fatalf("described %d instances, %v; want 30", len(instances), err)
+	}
+	h := steps.New(acct.Client, *snap.Config)
+	perTarget := map[string]int{}
+	for _, inst := range instances {
+		p, err := steps.Run(context.Background(), h, workflow.Start{Input: []byte(`{"instanceId":"` + *inst.InstanceId + `"}`), ExecutionID: "burst"})
+		if err != nil || p.Outcome != workflow.OutcomeCreated {
+			t.Fatalf("%s: %s (%s), %v; want created", *inst.InstanceId, p.Outcome, p.Reason, err)
+		}
+		if p.Steps[2].Kept == nil || len(p.Steps[3].Rejected)+len(p.Steps[4].Rejected) != 0 {
+			t.Errorf("%s: a filter rejected a sensor: %+v", *inst.InstanceId, p.Steps)
+		}
+		perTarget[p.TargetID]++
+	}
+	for target, n := range perTarget {
+		if n != 10 {
+			t.Errorf("%s took %d sources, want all 10 of 30 instances on 3 sensors", target, n)
+		}
+	}
+}
