@@ -1,9 +1,10 @@
-// Command ec2sim serves the EC2 simulator on a local address, seeded from a
-// snapshot, for people who want to point the AWS CLI or a Lambda binary at
-// it:
+// Command ec2sim serves the EC2 simulator, and the ELBv2 simulator on the
+// same address, seeded from a snapshot, for people who want to point the
+// AWS CLI or a Lambda binary at them:
 //
 //	ec2sim --snapshot testdata/snapshots/three-zones.json --addr 127.0.0.1:8787
 //	AWS_ENDPOINT_URL_EC2=http://127.0.0.1:8787 aws ec2 describe-traffic-mirror-sessions
+//	AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2=http://127.0.0.1:8787 aws elbv2 describe-load-balancers
 //
 // It prints the endpoint URL and serves until SIGINT or SIGTERM.
 package main
@@ -18,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
+	"github.com/mirrorflow/mirrorflow/internal/offline/elbv2sim"
 	"github.com/mirrorflow/mirrorflow/internal/snapshot"
 )
 
@@ -32,7 +34,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("ec2sim", flag.ContinueOnError)
 	snapPath := fs.String("snapshot", "", "account snapshot to seed from (JSON or YAML; required)")
 	addr := fs.String("addr", "127.0.0.1:8787", "address to listen on")
-	throttle := fs.Bool("throttle", false, "apply EC2's default request-rate limits")
+	throttle := fs.Bool("throttle", false, "apply EC2's and ELBv2's default request-rate limits")
 	faultRate := fs.Float64("fault-rate", 0, "probability in [0,1] of answering InternalError or Unavailable")
 	seed := fs.Int64("seed", 1, "seed of injected faults and generated ids")
 	latency := fs.Duration("latency", 0, "latency added to every answer")
@@ -52,7 +54,7 @@ func run(args []string) error {
 	}
 	signals, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sim := ec2sim.New(snap, opts)
+	sim := elbv2sim.New(ec2sim.New(snap, opts))
 	endpoint, err := sim.Listen(context.Background(), *addr)
 	if err != nil {
 		return fmt.Errorf("starting the simulator: %w", err)

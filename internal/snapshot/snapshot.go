@@ -1,7 +1,8 @@
 // Package snapshot reads an account snapshot: the JSON the AWS CLI prints for
-// each `aws ec2 describe-*` call, merged, plus mirrorflow's Config (see
-// snapshot-format.md). It decodes straight into the SDK's ec2types structs so
-// that the planner, the simulator and a real account all see the same shapes.
+// each `aws ec2 describe-*` call (and the two `aws elbv2` ones), merged, plus
+// mirrorflow's Config (see snapshot-format.md). It decodes straight into the
+// SDK's ec2types and elasticloadbalancingv2 types structs so that the
+// planner, the simulators and a real account all see the same shapes.
 package snapshot
 
 import (
@@ -19,6 +20,7 @@ import (
 	"strings"
 
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elbv2types "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"sigs.k8s.io/yaml"
 
 	"github.com/mirrorflow/mirrorflow/shared/config"
@@ -42,6 +44,15 @@ type Snapshot struct {
 	ManagedPrefixLists    []ec2types.ManagedPrefixList    `json:"ManagedPrefixLists,omitempty"`
 	// PrefixListEntries holds each prefix list's entries, keyed by its pl- id.
 	PrefixListEntries map[string][]ec2types.PrefixListEntry `json:"PrefixListEntries,omitempty"`
+	// VPCEndpoints are what `aws ec2 describe-vpc-endpoints` prints under
+	// "VpcEndpoints": a Gateway Load Balancer endpoint target's subnet,
+	// hence its zone.
+	VPCEndpoints []ec2types.VpcEndpoint `json:"VpcEndpoints,omitempty"`
+	// LoadBalancers and Listeners are what `aws elbv2 describe-load-balancers`
+	// and `describe-listeners` (merged over the load balancers) print: a
+	// Network Load Balancer target's zones and whether it listens on UDP 4789.
+	LoadBalancers []elbv2types.LoadBalancer `json:"LoadBalancers,omitempty"`
+	Listeners     []elbv2types.Listener     `json:"Listeners,omitempty"`
 
 	// Config is the deployment configuration the snapshot was taken for, with
 	// defaults applied and validated; nil when the snapshot has no "Config"
@@ -198,6 +209,9 @@ func (s *Snapshot) Merge(other *Snapshot) {
 		s.PrefixListEntries = map[string][]ec2types.PrefixListEntry{}
 	}
 	maps.Copy(s.PrefixListEntries, other.PrefixListEntries)
+	s.VPCEndpoints = mergeByID(s.VPCEndpoints, other.VPCEndpoints, func(v ec2types.VpcEndpoint) *string { return v.VpcEndpointId })
+	s.LoadBalancers = mergeByID(s.LoadBalancers, other.LoadBalancers, func(v elbv2types.LoadBalancer) *string { return v.LoadBalancerArn })
+	s.Listeners = mergeByID(s.Listeners, other.Listeners, func(v elbv2types.Listener) *string { return v.ListenerArn })
 }
 
 // mergeByID replaces the items of have whose id an item of add has, in

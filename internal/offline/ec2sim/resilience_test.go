@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
 	"github.com/mirrorflow/mirrorflow/shared/awserr"
@@ -43,7 +44,8 @@ func (c *clock) Advance(d time.Duration) {
 // 5 (mutating) tokens are back.
 func TestAWSThrottlingBursts(t *testing.T) {
 	clk := &clock{now: time.Unix(1_700_000_000, 0)}
-	client := start(t, ec2sim.New(load(t, "three-zones.json"), ec2sim.Options{Throttling: ec2sim.AWSThrottling(), Now: clk.Now}))
+	sim := ec2sim.New(load(t, "three-zones.json"), ec2sim.Options{Throttling: ec2sim.AWSThrottling(), Now: clk.Now})
+	client := start(t, sim)
 	ctx := context.Background()
 	describe := func() error {
 		_, err := client.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{})
@@ -90,6 +92,12 @@ func TestAWSThrottlingBursts(t *testing.T) {
 			}
 		})
 	}
+	t.Run("each refused call is counted as throttled, per action", func(t *testing.T) {
+		want := map[string]int{"DescribeSubnets": 2, "CreateTrafficMirrorSession": 2}
+		if diff := cmp.Diff(want, sim.Throttled()); diff != "" {
+			t.Errorf("Throttled (-want +got):\n%s", diff)
+		}
+	})
 }
 
 // TestThrottlingAndTheSDKRetryer checks that the SDK's standard retryer

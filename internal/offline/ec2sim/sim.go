@@ -90,12 +90,14 @@ type Sim struct {
 	seed *snapshot.Snapshot
 	opts Options
 
-	mu      sync.Mutex
-	state   *snapshot.Snapshot
-	calls   map[string]int
-	log     []Request
-	faults  []Fault
-	buckets map[string]*bucket
+	mu    sync.Mutex
+	state *snapshot.Snapshot
+	calls map[string]int
+	// throttled counts, per action, the calls its token bucket refused.
+	throttled map[string]int
+	log       []Request
+	faults    []Fault
+	buckets   map[string]*bucket
 	// rng is math/rand on purpose: a seeded run must repeat its faults and
 	// ids exactly; nothing it makes is a secret.
 	rng      *rand.Rand
@@ -127,6 +129,7 @@ var handlers = map[string]handler{
 	"DescribeTrafficMirrorFilters":  (*Sim).describeTrafficMirrorFilters,
 	"DescribeTrafficMirrorSessions": (*Sim).describeTrafficMirrorSessions,
 	"GetManagedPrefixListEntries":   (*Sim).getManagedPrefixListEntries,
+	"DescribeVpcEndpoints":          (*Sim).describeVPCEndpoints,
 	"CreateTrafficMirrorSession":    (*Sim).createTrafficMirrorSession,
 	"CreateTags":                    (*Sim).createTags,
 }
@@ -152,6 +155,7 @@ func (s *Sim) Reset() {
 func (s *Sim) reset() {
 	s.state = s.seed.Clone()
 	s.calls = map[string]int{}
+	s.throttled = map[string]int{}
 	s.log = nil
 	s.faults = append([]Fault(nil), s.opts.Faults...)
 	s.buckets = map[string]*bucket{}
@@ -208,7 +212,16 @@ func (s *Sim) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = map[string]int{}
+	s.throttled = map[string]int{}
 	s.log = nil
+}
+
+// Throttled returns, per action, how many of its calls the token buckets
+// refused with RequestLimitExceeded (counted in Calls too).
+func (s *Sim) Throttled() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.throttled)
 }
 
 // Requests returns, in the order they arrived, the requests of action since
@@ -325,6 +338,7 @@ func (s *Sim) handle(r request) (any, *apiError) {
 		return nil, errorf(awserr.InvalidAction, "The action %s is not valid for this web service.", r.action)
 	}
 	if !s.take(r.action) {
+		s.throttled[r.action]++
 		return nil, errorf(awserr.RequestLimitExceeded, "Request limit exceeded.")
 	}
 	if aerr := s.fault(r.action); aerr != nil {

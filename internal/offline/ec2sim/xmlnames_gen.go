@@ -3,14 +3,57 @@
 package ec2sim
 
 // xmlNames maps a shape's Go type name and field name to the XML element
-// EC2 sends for it and, for a list, the element of each member.
+// its service (EC2, or ELBv2 on the same endpoint) sends for it and, for a
+// list, the element of each member.
 var xmlNames = map[string]map[string]xmlName{
+	"Action": {
+		"AuthenticateCognitoConfig": {"AuthenticateCognitoConfig", ""},
+		"AuthenticateOidcConfig":    {"AuthenticateOidcConfig", ""},
+		"FixedResponseConfig":       {"FixedResponseConfig", ""},
+		"ForwardConfig":             {"ForwardConfig", ""},
+		"JwtValidationConfig":       {"JwtValidationConfig", ""},
+		"Order":                     {"Order", ""},
+		"RedirectConfig":            {"RedirectConfig", ""},
+		"TargetGroupArn":            {"TargetGroupArn", ""},
+		"Type":                      {"Type", ""},
+	},
 	"AttachmentEnaSrdSpecification": {
 		"EnaSrdEnabled":          {"enaSrdEnabled", ""},
 		"EnaSrdUdpSpecification": {"enaSrdUdpSpecification", ""},
 	},
 	"AttachmentEnaSrdUdpSpecification": {
 		"EnaSrdUdpEnabled": {"enaSrdUdpEnabled", ""},
+	},
+	"AuthenticateCognitoActionConfig": {
+		"AuthenticationRequestExtraParams": {"AuthenticationRequestExtraParams", ""},
+		"OnUnauthenticatedRequest":         {"OnUnauthenticatedRequest", ""},
+		"Scope":                            {"Scope", ""},
+		"SessionCookieName":                {"SessionCookieName", ""},
+		"SessionTimeout":                   {"SessionTimeout", ""},
+		"UserPoolArn":                      {"UserPoolArn", ""},
+		"UserPoolClientId":                 {"UserPoolClientId", ""},
+		"UserPoolDomain":                   {"UserPoolDomain", ""},
+	},
+	"AuthenticateOidcActionConfig": {
+		"AuthenticationRequestExtraParams": {"AuthenticationRequestExtraParams", ""},
+		"AuthorizationEndpoint":            {"AuthorizationEndpoint", ""},
+		"ClientId":                         {"ClientId", ""},
+		"ClientSecret":                     {"ClientSecret", ""},
+		"Issuer":                           {"Issuer", ""},
+		"OnUnauthenticatedRequest":         {"OnUnauthenticatedRequest", ""},
+		"Scope":                            {"Scope", ""},
+		"SessionCookieName":                {"SessionCookieName", ""},
+		"SessionTimeout":                   {"SessionTimeout", ""},
+		"TokenEndpoint":                    {"TokenEndpoint", ""},
+		"UseExistingClientSecret":          {"UseExistingClientSecret", ""},
+		"UserInfoEndpoint":                 {"UserInfoEndpoint", ""},
+	},
+	"AvailabilityZone": {
+		"LoadBalancerAddresses": {"LoadBalancerAddresses", "member"},
+		"OutpostId":             {"OutpostId", ""},
+		"SourceNatIpv6Prefixes": {"SourceNatIpv6Prefixes", "member"},
+		"SubnetId":              {"SubnetId", ""},
+		"ZoneName":              {"ZoneName", ""},
 	},
 	"BlockPublicAccessStates": {
 		"InternetGatewayBlockMode": {"internetGatewayBlockMode", ""},
@@ -22,6 +65,10 @@ var xmlNames = map[string]map[string]xmlName{
 	"CapacityReservationTargetResponse": {
 		"CapacityReservationId":               {"capacityReservationId", ""},
 		"CapacityReservationResourceGroupArn": {"capacityReservationResourceGroupArn", ""},
+	},
+	"Certificate": {
+		"CertificateArn": {"CertificateArn", ""},
+		"IsDefault":      {"IsDefault", ""},
 	},
 	"ConnectionTrackingConfiguration": {
 		"TcpEstablishedTimeout": {"tcpEstablishedTimeout", ""},
@@ -56,6 +103,14 @@ var xmlNames = map[string]map[string]xmlName{
 		"NextToken":    {"nextToken", ""},
 		"Reservations": {"reservationSet", "item"},
 	},
+	"DescribeListenersOutput": {
+		"Listeners":  {"Listeners", "member"},
+		"NextMarker": {"NextMarker", ""},
+	},
+	"DescribeLoadBalancersOutput": {
+		"LoadBalancers": {"LoadBalancers", "member"},
+		"NextMarker":    {"NextMarker", ""},
+	},
 	"DescribeNetworkAclsOutput": {
 		"NetworkAcls": {"networkAclSet", "item"},
 		"NextToken":   {"nextToken", ""},
@@ -84,10 +139,24 @@ var xmlNames = map[string]map[string]xmlName{
 		"NextToken":            {"nextToken", ""},
 		"TrafficMirrorTargets": {"trafficMirrorTargetSet", "item"},
 	},
+	"DescribeVpcEndpointsOutput": {
+		"NextToken":    {"nextToken", ""},
+		"VpcEndpoints": {"vpcEndpointSet", "item"},
+	},
 	"DiskInfo": {
 		"Count":    {"count", ""},
 		"SizeInGB": {"sizeInGB", ""},
 		"Type":     {"type", ""},
+	},
+	"DnsEntry": {
+		"DnsName":      {"dnsName", ""},
+		"HostedZoneId": {"hostedZoneId", ""},
+	},
+	"DnsOptions": {
+		"DnsRecordIpType":                          {"dnsRecordIpType", ""},
+		"PrivateDnsOnlyForInboundResolverEndpoint": {"privateDnsOnlyForInboundResolverEndpoint", ""},
+		"PrivateDnsPreference":                     {"privateDnsPreference", ""},
+		"PrivateDnsSpecifiedDomains":               {"privateDnsSpecifiedDomainSet", "item"},
 	},
 	"EbsCardInfo": {
 		"BaselineBandwidthInMbps":  {"baselineBandwidthInMbps", ""},
@@ -143,6 +212,15 @@ var xmlNames = map[string]map[string]xmlName{
 	},
 	"EnclaveOptions": {
 		"Enabled": {"enabled", ""},
+	},
+	"FixedResponseActionConfig": {
+		"ContentType": {"ContentType", ""},
+		"MessageBody": {"MessageBody", ""},
+		"StatusCode":  {"StatusCode", ""},
+	},
+	"ForwardActionConfig": {
+		"TargetGroupStickinessConfig": {"TargetGroupStickinessConfig", ""},
+		"TargetGroups":                {"TargetGroups", "member"},
 	},
 	"FpgaDeviceInfo": {
 		"Count":        {"count", ""},
@@ -429,6 +507,9 @@ var xmlNames = map[string]map[string]xmlName{
 		"CidrIp":      {"cidrIp", ""},
 		"Description": {"description", ""},
 	},
+	"IpamPools": {
+		"Ipv4IpamPoolId": {"Ipv4IpamPoolId", ""},
+	},
 	"Ipv4PrefixSpecification": {
 		"Ipv4Prefix": {"ipv4Prefix", ""},
 	},
@@ -439,8 +520,61 @@ var xmlNames = map[string]map[string]xmlName{
 		"CidrIpv6":    {"cidrIpv6", ""},
 		"Description": {"description", ""},
 	},
+	"JwtValidationActionAdditionalClaim": {
+		"Format": {"Format", ""},
+		"Name":   {"Name", ""},
+		"Values": {"Values", "member"},
+	},
+	"JwtValidationActionConfig": {
+		"AdditionalClaims": {"AdditionalClaims", "member"},
+		"Issuer":           {"Issuer", ""},
+		"JwksEndpoint":     {"JwksEndpoint", ""},
+	},
+	"LastError": {
+		"Code":    {"code", ""},
+		"Message": {"message", ""},
+	},
 	"LicenseConfiguration": {
 		"LicenseConfigurationArn": {"licenseConfigurationArn", ""},
+	},
+	"Listener": {
+		"AlpnPolicy":           {"AlpnPolicy", "member"},
+		"Certificates":         {"Certificates", "member"},
+		"DefaultActions":       {"DefaultActions", "member"},
+		"ListenerArn":          {"ListenerArn", ""},
+		"LoadBalancerArn":      {"LoadBalancerArn", ""},
+		"MutualAuthentication": {"MutualAuthentication", ""},
+		"Port":                 {"Port", ""},
+		"Protocol":             {"Protocol", ""},
+		"SslPolicy":            {"SslPolicy", ""},
+	},
+	"LoadBalancer": {
+		"AvailabilityZones":            {"AvailabilityZones", "member"},
+		"CanonicalHostedZoneId":        {"CanonicalHostedZoneId", ""},
+		"CreatedTime":                  {"CreatedTime", ""},
+		"CustomerOwnedIpv4Pool":        {"CustomerOwnedIpv4Pool", ""},
+		"DNSName":                      {"DNSName", ""},
+		"EnablePrefixForIpv6SourceNat": {"EnablePrefixForIpv6SourceNat", ""},
+		"EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic": {"EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic", ""},
+		"IpAddressType":    {"IpAddressType", ""},
+		"IpamPools":        {"IpamPools", ""},
+		"LoadBalancerArn":  {"LoadBalancerArn", ""},
+		"LoadBalancerName": {"LoadBalancerName", ""},
+		"Scheme":           {"Scheme", ""},
+		"SecurityGroups":   {"SecurityGroups", "member"},
+		"State":            {"State", ""},
+		"Type":             {"Type", ""},
+		"VpcId":            {"VpcId", ""},
+	},
+	"LoadBalancerAddress": {
+		"AllocationId":       {"AllocationId", ""},
+		"IPv6Address":        {"IPv6Address", ""},
+		"IpAddress":          {"IpAddress", ""},
+		"PrivateIPv4Address": {"PrivateIPv4Address", ""},
+	},
+	"LoadBalancerState": {
+		"Code":   {"Code", ""},
+		"Reason": {"Reason", ""},
 	},
 	"MediaAcceleratorInfo": {
 		"Accelerators":          {"accelerators", "item"},
@@ -460,6 +594,13 @@ var xmlNames = map[string]map[string]xmlName{
 	},
 	"Monitoring": {
 		"State": {"state", ""},
+	},
+	"MutualAuthenticationAttributes": {
+		"AdvertiseTrustStoreCaNames":    {"AdvertiseTrustStoreCaNames", ""},
+		"IgnoreClientCertificateExpiry": {"IgnoreClientCertificateExpiry", ""},
+		"Mode":                          {"Mode", ""},
+		"TrustStoreArn":                 {"TrustStoreArn", ""},
+		"TrustStoreAssociationStatus":   {"TrustStoreAssociationStatus", ""},
 	},
 	"NetworkAcl": {
 		"Associations": {"associationSet", "item"},
@@ -609,6 +750,10 @@ var xmlNames = map[string]map[string]xmlName{
 		"Managed":         {"managed", ""},
 		"Principal":       {"principal", ""},
 	},
+	"PayerResponsibilityEntry": {
+		"PayerResponsibilityType": {"payerResponsibilityType", ""},
+		"Scope":                   {"scope", ""},
+	},
 	"Placement": {
 		"Affinity":             {"affinity", ""},
 		"AvailabilityZone":     {"availabilityZone", ""},
@@ -662,6 +807,14 @@ var xmlNames = map[string]map[string]xmlName{
 		"PublicIpv4DnsName":      {"publicIpv4DnsName", ""},
 		"PublicIpv6DnsName":      {"publicIpv6DnsName", ""},
 	},
+	"RedirectActionConfig": {
+		"Host":       {"Host", ""},
+		"Path":       {"Path", ""},
+		"Port":       {"Port", ""},
+		"Protocol":   {"Protocol", ""},
+		"Query":      {"Query", ""},
+		"StatusCode": {"StatusCode", ""},
+	},
 	"Reservation": {
 		"Groups":        {"groupSet", "item"},
 		"Instances":     {"instancesSet", "item"},
@@ -679,6 +832,10 @@ var xmlNames = map[string]map[string]xmlName{
 		"SecurityGroupArn":    {"securityGroupArn", ""},
 		"Tags":                {"tagSet", "item"},
 		"VpcId":               {"vpcId", ""},
+	},
+	"SecurityGroupIdentifier": {
+		"GroupId":   {"groupId", ""},
+		"GroupName": {"groupName", ""},
 	},
 	"StateReason": {
 		"Code":    {"code", ""},
@@ -713,6 +870,10 @@ var xmlNames = map[string]map[string]xmlName{
 		"State":         {"state", ""},
 		"StatusMessage": {"statusMessage", ""},
 	},
+	"SubnetIpPrefixes": {
+		"IpPrefixes": {"ipPrefixSet", "item"},
+		"SubnetId":   {"subnetId", ""},
+	},
 	"SubnetIpv6CidrBlockAssociation": {
 		"AssociationId":        {"associationId", ""},
 		"IpSource":             {"ipSource", ""},
@@ -723,6 +884,14 @@ var xmlNames = map[string]map[string]xmlName{
 	"Tag": {
 		"Key":   {"key", ""},
 		"Value": {"value", ""},
+	},
+	"TargetGroupStickinessConfig": {
+		"DurationSeconds": {"DurationSeconds", ""},
+		"Enabled":         {"Enabled", ""},
+	},
+	"TargetGroupTuple": {
+		"TargetGroupArn": {"TargetGroupArn", ""},
+		"Weight":         {"Weight", ""},
 	},
 	"TrafficMirrorFilter": {
 		"Description":           {"description", ""},
@@ -787,5 +956,33 @@ var xmlNames = map[string]map[string]xmlName{
 		"DefaultVCpus":          {"defaultVCpus", ""},
 		"ValidCores":            {"validCores", "item"},
 		"ValidThreadsPerCore":   {"validThreadsPerCore", "item"},
+	},
+	"VpcEndpoint": {
+		"CreationTimestamp":        {"creationTimestamp", ""},
+		"DnsEntries":               {"dnsEntrySet", "item"},
+		"DnsOptions":               {"dnsOptions", ""},
+		"FailureReason":            {"failureReason", ""},
+		"Groups":                   {"groupSet", "item"},
+		"IpAddressType":            {"ipAddressType", ""},
+		"Ipv4Prefixes":             {"ipv4PrefixSet", "item"},
+		"Ipv6Prefixes":             {"ipv6PrefixSet", "item"},
+		"LastError":                {"lastError", ""},
+		"NetworkInterfaceIds":      {"networkInterfaceIdSet", "item"},
+		"OwnerId":                  {"ownerId", ""},
+		"PayerResponsibilities":    {"payerResponsibilitySet", "item"},
+		"PolicyDocument":           {"policyDocument", ""},
+		"PrivateDnsEnabled":        {"privateDnsEnabled", ""},
+		"RequesterManaged":         {"requesterManaged", ""},
+		"ResourceConfigurationArn": {"resourceConfigurationArn", ""},
+		"RouteTableIds":            {"routeTableIdSet", "item"},
+		"ServiceName":              {"serviceName", ""},
+		"ServiceNetworkArn":        {"serviceNetworkArn", ""},
+		"ServiceRegion":            {"serviceRegion", ""},
+		"State":                    {"state", ""},
+		"SubnetIds":                {"subnetIdSet", "item"},
+		"Tags":                     {"tagSet", "item"},
+		"VpcEndpointId":            {"vpcEndpointId", ""},
+		"VpcEndpointType":          {"vpcEndpointType", ""},
+		"VpcId":                    {"vpcId", ""},
 	},
 }

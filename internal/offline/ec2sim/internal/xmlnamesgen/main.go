@@ -1,11 +1,16 @@
-// Command xmlnamesgen writes the ec2sim package's table of EC2 XML element
+// Command xmlnamesgen writes the ec2sim package's table of XML element
 // names. The EC2 Query protocol names response elements irregularly
 // (Instance.SecurityGroups is <groupSet>, Instance.State is <instanceState>),
 // and the only authority on those names is the SDK's own deserializer, so
 // the table is read from the deserializers.go of the SDK version in go.mod
-// rather than written by hand.
+// rather than written by hand. The other Query services answered on the
+// simulator's endpoint (ELBv2, whose lists are <member>s) are read the same
+// way from their own module.
 //
-// It keeps only the types reachable from the responses the simulator serves.
+// It keeps only the types reachable from the responses the simulators serve.
+// The table is keyed by Go type name, so a name that two services' shapes
+// share with different elements fails the generation rather than letting
+// one service's names leak into the other's answers.
 package main
 
 import (
@@ -14,6 +19,7 @@ import (
 	"fmt"
 	"go/format"
 	"log"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,8 +28,26 @@ import (
 	"strings"
 )
 
-// roots are the output shapes of the actions the simulator answers.
-var roots = []string{
+// source is one SDK module and the output shapes of the actions the
+// simulators answer from it.
+type source struct {
+	module string
+	// prefix is the protocol's deserializer prefix: awsEc2query for EC2,
+	// awsAwsquery for the AWS Query services.
+	prefix string
+	roots  []string
+}
+
+var sources = []source{
+	{module: "github.com/aws/aws-sdk-go-v2/service/ec2", prefix: "awsEc2query", roots: ec2Roots},
+	{module: "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2", prefix: "awsAwsquery", roots: []string{
+		"DescribeLoadBalancersOutput",
+		"DescribeListenersOutput",
+	}},
+}
+
+// ec2Roots are the output shapes of the EC2 actions the simulator answers.
+var ec2Roots = []string{
 	"DescribeInstancesOutput",
 	"DescribeInstanceTypesOutput",
 	"DescribeNetworkInterfacesOutput",
@@ -35,13 +59,12 @@ var roots = []string{
 	"DescribeTrafficMirrorSessionsOutput",
 	"GetManagedPrefixListEntriesOutput",
 	"CreateTrafficMirrorSessionOutput",
+	"DescribeVpcEndpointsOutput",
 }
 
 var (
-	funcRe   = regexp.MustCompile(`(?m)^func awsEc2query_deserialize(?:Document|OpDocument)(\w+)\(v \*(\*|\[\]|map\[string\])(?:types\.)?(\w+), decoder`)
-	caseRe   = regexp.MustCompile(`case strings\.EqualFold\("([^"]+)", t\.Name\.Local\):`)
-	fieldRe  = regexp.MustCompile(`sv\.(\w+)`)
-	calleeRe = regexp.MustCompile(`awsEc2query_deserializeDocument(\w+)\(`)
+	caseRe  = regexp.MustCompile(`case strings\.EqualFold\("([^"]+)", t\.Name\.Local\):`)
+	fieldRe = regexp.MustCompile(`sv\.(\w+)`)
 )
 
 type member struct {
@@ -57,11 +80,28 @@ type fn struct {
 func main() {
 	out := flag.String("o", "xmlnames_gen.go", "output file")
 	flag.Parse()
-	src, err := os.ReadFile(deserializersPath())
-	if err != nil {
-		log.Fatalf("reading the SDK's deserializers: %v", err)
+	table := map[string]map[string][2]string{}
+	for _, src := range sources {
+		for typeName, fields := range names(src) {
+			if have, ok := table[typeName]; ok && !maps.Equal(have, fields) {
+				log.Fatalf("%s: the type name %s is also another service's shape, with other elements; key the table by package", src.module, typeName)
+			}
+			table[typeName] = fields
+		}
 	}
-	fns := parse(string(src))
+	if err := os.WriteFile(*out, render(table), 0o644); err != nil { //nolint:gosec // G306: generated Go source committed to the repository, readable like every other source file; not a secret.
+		log.Fatalf("writing %s: %v", *out, err)
+	}
+}
+
+// names reads src's deserializers and returns, for every struct type
+// reachable from its roots, each field's element and list member element.
+func names(src source) map[string]map[string][2]string {
+	code, err := os.ReadFile(deserializersPath(src.module))
+	if err != nil {
+		log.Fatalf("reading the SDK's deserializers of %s: %v", src.module, err)
+	}
+	fns := parse(string(code), src.prefix)
 	table := map[string]map[string][2]string{}
 	seen := map[string]bool{}
 	var visit func(name string)
@@ -91,29 +131,30 @@ func main() {
 			}
 		}
 	}
-	for _, r := range roots {
+	for _, r := range src.roots {
 		if _, ok := fns[r]; !ok {
-			log.Fatalf("the SDK has no deserializer for %s", r)
+			log.Fatalf("%s has no deserializer for %s", src.module, r)
 		}
 		visit(r)
 	}
-	if err := os.WriteFile(*out, render(table), 0o644); err != nil { //nolint:gosec // G306: generated Go source committed to the repository, readable like every other source file; not a secret.
-		log.Fatalf("writing %s: %v", *out, err)
-	}
+	return table
 }
 
-func deserializersPath() string {
-	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aws/aws-sdk-go-v2/service/ec2")
+func deserializersPath(module string) string {
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module) //nolint:gosec // G204: module is one of the constant sources above.
 	dir, err := cmd.Output()
 	if err != nil {
-		log.Fatalf("locating the ec2 module: %v", err)
+		log.Fatalf("locating the module %s: %v", module, err)
 	}
 	return filepath.Join(strings.TrimSpace(string(dir)), "deserializers.go")
 }
 
-// parse reads every deserializer function: its shape and, for each element
-// it accepts, the Go field it fills and the function that decodes it.
-func parse(src string) map[string]fn {
+// parse reads every deserializer function of the protocol prefix (see
+// source): its shape and, for each element it accepts, the Go field it
+// fills and the function that decodes it.
+func parse(src, prefix string) map[string]fn {
+	funcRe := regexp.MustCompile(`(?m)^func ` + prefix + `_deserialize(?:Document|OpDocument)(\w+)\(v \*(\*|\[\]|map\[string\])(?:types\.)?(\w+), decoder`)
+	calleeRe := regexp.MustCompile(prefix + `_deserializeDocument(\w+)\(`)
 	fns := map[string]fn{}
 	locs := funcRe.FindAllStringSubmatchIndex(src, -1)
 	for i, loc := range locs {
@@ -150,7 +191,8 @@ func render(table map[string]map[string][2]string) []byte {
 	b.WriteString("// Code generated by xmlnamesgen from the SDK's deserializers.go; DO NOT EDIT.\n\n")
 	b.WriteString("package ec2sim\n\n")
 	b.WriteString("// xmlNames maps a shape's Go type name and field name to the XML element\n")
-	b.WriteString("// EC2 sends for it and, for a list, the element of each member.\n")
+	b.WriteString("// its service (EC2, or ELBv2 on the same endpoint) sends for it and, for a\n")
+	b.WriteString("// list, the element of each member.\n")
 	b.WriteString("var xmlNames = map[string]map[string]xmlName{\n")
 	types := make([]string, 0, len(table))
 	for t := range table {
