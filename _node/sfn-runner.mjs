@@ -9,8 +9,10 @@
 // Task states whose resource is arn:aws:states:::lambda:invoke (or a plain
 // function ARN) are sent to a server of the Lambda Invoke API (--lambda-endpoint);
 // arn:aws:states:::sqs:sendMessage appends the message to --sqs-file as a JSON line.
-// Retry intervals may be shortened with --retry-interval-ms; nothing else of
-// the definition is changed.
+// Retry intervals may be shortened with --retry-interval-ms. Task states
+// without TimeoutSeconds get AWS's default (see taskTimeoutDefaults); nothing
+// else of the definition is changed. --print-definition writes the definition
+// as it would be run to stdout and exits, so that change can be checked.
 import './polyfill.mjs';
 import { readFileSync, appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -25,16 +27,51 @@ const { values: args } = parseArgs({
     'sqs-file': { type: 'string' },
     'retry-interval-ms': { type: 'string', default: '' },
     'state-machine-arn': { type: 'string', default: 'arn:aws:states:us-east-1:123456789012:stateMachine:Mirrorflow' },
+    'print-definition': { type: 'boolean', default: false },
   },
 });
-for (const required of ['definition', 'lambda-endpoint', 'sqs-file']) {
+for (const required of args['print-definition'] ? ['definition'] : ['definition', 'lambda-endpoint', 'sqs-file']) {
   if (!args[required]) {
     process.stderr.write(`sfn-runner: --${required} is required\n`);
     process.exit(2);
   }
 }
 
+// awsTaskTimeoutSeconds is the TimeoutSeconds AWS gives a Task state that
+// sets none: 99999999 seconds, in effect no limit (Step Functions Developer
+// Guide, "Task workflow state", TimeoutSeconds; and "Using timeouts to avoid
+// stuck Step Functions workflow executions": without one, a Task waits for
+// its answer). aws-local-stepfunctions 3.0.0 uses 60 seconds instead, which
+// fails with States.Timeout an invocation still being retried under load,
+// where AWS would not.
+const awsTaskTimeoutSeconds = 99999999;
+
+// nodeMaxTimerSeconds is the longest wait the engine can arm: it passes
+// TimeoutSeconds * 1000 to setTimeout, and Node fires a timer whose delay
+// exceeds 2^31-1 ms after 1 ms instead (Node.js docs, "Timers: setTimeout").
+// About 24.8 days, longer than any offline run.
+const nodeMaxTimerSeconds = Math.floor((2 ** 31 - 1) / 1000);
+
+// taskTimeoutDefaults gives every Task state without TimeoutSeconds or
+// TimeoutSecondsPath AWS's default, as far as Node can wait, in states and in
+// the states of its Parallel branches and Map iterators. An explicit timeout
+// is kept as it is.
+function taskTimeoutDefaults(states) {
+  for (const state of Object.values(states ?? {})) {
+    if (state.Type === 'Task' && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
+      state.TimeoutSeconds = Math.min(awsTaskTimeoutSeconds, nodeMaxTimerSeconds);
+    }
+    for (const branch of state.Branches ?? []) taskTimeoutDefaults(branch.States);
+    taskTimeoutDefaults((state.ItemProcessor ?? state.Iterator)?.States);
+  }
+}
+
 const definition = JSON.parse(readFileSync(args.definition, 'utf8'));
+taskTimeoutDefaults(definition.States);
+if (args['print-definition']) {
+  process.stdout.write(JSON.stringify(definition) + '\n');
+  process.exit(0);
+}
 const lambdaEndpoint = args['lambda-endpoint'].replace(/\/$/, '');
 const stateMachineArn = args['state-machine-arn'];
 const stateMachineName = stateMachineArn.split(':').pop();

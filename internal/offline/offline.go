@@ -39,7 +39,11 @@ type Options struct {
 	NodeDir string
 	// RetryInterval replaces every Retry interval, in milliseconds; nil keeps the definition's.
 	RetryInterval *int
-	// Concurrency is how many execution environments each function has.
+	// Concurrency caps every function's execution environments, which start
+	// on demand; an invoke beyond the cap is throttled (429), as Lambda
+	// throttles beyond a function's reserved concurrency. 0 takes each
+	// function's ReservedConcurrentExecutions from the template, or 10 where
+	// it reserves none; N > 0 gives every function N.
 	Concurrency int
 	// Logs receives the functions' and the engine's output; nil discards it.
 	Logs io.Writer
@@ -125,7 +129,8 @@ func Start(ctx context.Context, opts Options) (_ *Run, err error) {
 }
 
 // functions lists one hosted function per workflow step, with the
-// environment the template gives it plus what points it at the simulator.
+// environment the template gives it plus what points it at the simulator,
+// and its concurrency (see Options.Concurrency).
 func functions(tmpl *template.Template, env template.Env, opts Options, endpoint string) ([]lambdahost.Function, error) {
 	byStep, err := tmpl.StepFunctions(env)
 	if err != nil {
@@ -151,12 +156,23 @@ func functions(tmpl *template.Template, env template.Env, opts Options, endpoint
 			"AWS_SECRET_ACCESS_KEY":     offlineSecretKey,
 			"AWS_EC2_METADATA_DISABLED": "true",
 		})
+		// A deployed function without reserved concurrency shares the
+		// account's (1,000 by default); a laptop's process count is bounded
+		// instead.
+		const defaultConcurrency = 10
+		concurrency := defaultConcurrency
+		switch {
+		case opts.Concurrency > 0:
+			concurrency = opts.Concurrency
+		case fn.ReservedConcurrency > 0:
+			concurrency = fn.ReservedConcurrency
+		}
 		out = append(out, lambdahost.Function{
 			Name:        fn.ARN,
 			Bootstrap:   filepath.Join(opts.Bootstraps, step.Dir, "bootstrap"),
 			Env:         vars,
 			Timeout:     fn.Timeout,
-			Concurrency: max(opts.Concurrency, 1),
+			Concurrency: concurrency,
 		})
 	}
 	return out, nil

@@ -2,13 +2,14 @@
 // invokes them as the Lambda service would, so the workflow can be executed
 // offline with the very binaries that are deployed.
 //
-// Each function gets its own server of the Lambda Runtime API
-// (GET /2018-06-01/runtime/invocation/next, POST .../{id}/response,
-// POST .../{id}/error, POST .../init/error) on loopback, and one or more
-// bootstrap processes that poll it, as execution environments do. The host
-// itself answers the Lambda Invoke API
-// (POST /2015-03-31/functions/{name}/invocations) so that a state machine
-// engine can call the functions by name over HTTP.
+// Each execution environment is a bootstrap process with its own server of
+// the Lambda Runtime API (GET /2018-06-01/runtime/invocation/next,
+// POST .../{id}/response, POST .../{id}/error, POST .../init/error) on
+// loopback. As in Lambda, environments start on demand, up to the function's
+// concurrency, stay for reuse while idle, and an invocation that finds every
+// one busy is throttled rather than queued. The host itself answers the
+// Lambda Invoke API (POST /2015-03-31/functions/{name}/invocations) so that a
+// state machine engine can call the functions by name over HTTP.
 package lambdahost
 
 import (
@@ -25,6 +26,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,8 +46,10 @@ type Function struct {
 	// Timeout is the function's timeout; an invocation that outlives it ends
 	// in a Sandbox.Timedout error and its process is replaced.
 	Timeout time.Duration
-	// Concurrency is how many execution environments (processes) serve the
-	// function at once; at least 1.
+	// Concurrency is the most execution environments (processes) the
+	// function may have at once, as its reserved concurrency bounds it in
+	// Lambda; at least 1. An invocation beyond it fails with
+	// ErrTooManyRequests.
 	Concurrency int
 }
 
@@ -73,6 +77,15 @@ type errorDoc struct {
 // ErrUnknownFunction is returned by Invoke for a name the host does not serve.
 var ErrUnknownFunction = errors.New("function not found")
 
+// ErrTooManyRequests is returned by Invoke when every execution environment
+// the function may have is busy. Lambda refuses such an invoke with
+// TooManyRequestsException instead of queueing it, and leaves the retry to
+// the caller: here, the state machine's Retry.
+var ErrTooManyRequests = errors.New("rate exceeded: every execution environment of the function is busy")
+
+// errClosed is returned by Invoke once the host is closing.
+var errClosed = errors.New("the host is closed")
+
 // Host serves a set of functions. Create it with Start and stop it with Close.
 type Host struct {
 	mu        sync.Mutex
@@ -81,6 +94,7 @@ type Host struct {
 	listener  net.Listener
 	logs      io.Writer
 	invokes   map[string]int
+	throttles map[string]int
 }
 
 // Options tune a Host.
@@ -89,10 +103,11 @@ type Options struct {
 	Logs io.Writer
 }
 
-// Start launches every function's execution environments and the Invoke
-// API on a loopback port; the environments are stopped by Close or when ctx ends.
+// Start checks every function's bootstrap and serves the Invoke API on a
+// loopback port. Execution environments start as invocations need them and
+// are stopped by Close or when ctx ends.
 func Start(ctx context.Context, fns []Function, opts Options) (*Host, error) {
-	h := &Host{functions: map[string]*function{}, logs: opts.Logs, invokes: map[string]int{}}
+	h := &Host{functions: map[string]*function{}, logs: opts.Logs, invokes: map[string]int{}, throttles: map[string]int{}}
 	if h.logs == nil {
 		h.logs = io.Discard
 	}
@@ -124,11 +139,20 @@ func Start(ctx context.Context, fns []Function, opts Options) (*Host, error) {
 // Endpoint is the base URL of the host's Invoke API.
 func (h *Host) Endpoint() string { return "http://" + h.listener.Addr().String() }
 
-// Invocations returns how many times each function was invoked.
+// Invocations returns how many times each function was invoked; throttled
+// invokes are not counted, as in Lambda's Invocations metric.
 func (h *Host) Invocations() map[string]int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return maps.Clone(h.invokes)
+}
+
+// Throttles returns how many invokes of each function were refused with
+// ErrTooManyRequests, as Lambda's Throttles metric counts them.
+func (h *Host) Throttles() map[string]int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return maps.Clone(h.throttles)
 }
 
 // InFlight returns how many of the named function's execution environments
@@ -138,15 +162,27 @@ func (h *Host) InFlight(name string) int {
 	if !ok {
 		return 0
 	}
+	fn.mu.Lock()
+	defer fn.mu.Unlock()
 	n := 0
 	for _, env := range fn.envs {
-		env.mu.Lock()
-		if env.held != nil {
+		if env.busy {
 			n++
 		}
-		env.mu.Unlock()
 	}
 	return n
+}
+
+// Environments returns how many execution environments the named function
+// has right now, busy or idle.
+func (h *Host) Environments(name string) int {
+	fn, ok := h.functions[name]
+	if !ok {
+		return 0
+	}
+	fn.mu.Lock()
+	defer fn.mu.Unlock()
+	return len(fn.envs)
 }
 
 // Names lists the functions the host serves, sorted.
@@ -160,16 +196,34 @@ func (h *Host) Names() []string {
 }
 
 // Invoke runs one invocation of the named function with payload, as a
-// synchronous (RequestResponse) Lambda invoke does.
+// synchronous (RequestResponse) Lambda invoke does. It fails at once with
+// ErrTooManyRequests when every environment the function may have is busy.
 func (h *Host) Invoke(ctx context.Context, name string, payload []byte) (Result, error) {
 	fn, ok := h.functions[name]
 	if !ok {
 		return Result{}, fmt.Errorf("invoking %s: %w", name, ErrUnknownFunction)
 	}
+	in := &invocation{id: newRequestID(), payload: payload, done: make(chan Result, 1)}
+	err := fn.assign(in)
 	h.mu.Lock()
-	h.invokes[name]++
+	switch {
+	case err == nil:
+		h.invokes[name]++
+	case errors.Is(err, ErrTooManyRequests):
+		h.throttles[name]++
+	}
 	h.mu.Unlock()
-	return fn.invoke(ctx, payload)
+	if err != nil {
+		return Result{}, fmt.Errorf("invoking %s: %w", name, err)
+	}
+	// The environment enforces the function's timeout whether or not the
+	// caller still waits, as Lambda runs an invocation its client gave up on.
+	select {
+	case r := <-in.done:
+		return r, nil
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("waiting for the answer of %s: %w", name, ctx.Err())
+	}
 }
 
 // Close stops the Invoke API and every execution environment.
@@ -186,7 +240,7 @@ func (h *Host) serveInvoke(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	payload, err := io.ReadAll(io.LimitReader(r.Body, 6<<20))
 	if err != nil {
-		writeServiceError(w, http.StatusBadRequest, "InvalidRequestContentException", "reading the payload: "+err.Error())
+		writeServiceError(w, http.StatusBadRequest, "InvalidRequestContentException", serviceError{Type: "User", Message: "reading the payload: " + err.Error()})
 		return
 	}
 	if len(payload) == 0 {
@@ -195,10 +249,19 @@ func (h *Host) serveInvoke(w http.ResponseWriter, r *http.Request) {
 	res, err := h.Invoke(r.Context(), name, payload)
 	switch {
 	case errors.Is(err, ErrUnknownFunction):
-		writeServiceError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: "+name)
+		writeServiceError(w, http.StatusNotFound, "ResourceNotFoundException", serviceError{Type: "User", Message: "Function not found: " + name})
+		return
+	case errors.Is(err, ErrTooManyRequests):
+		// Lambda's answer to an invoke beyond the function's reserved
+		// concurrency (AWS Lambda API Reference, "Invoke", Errors:
+		// TooManyRequestsException; Lambda Developer Guide, "Configuring
+		// reserved concurrency for a function").
+		writeServiceError(w, http.StatusTooManyRequests, "TooManyRequestsException", serviceError{
+			Reason: "ReservedFunctionConcurrentInvocationLimitExceeded", Type: "User", Message: "Rate Exceeded.",
+		})
 		return
 	case err != nil:
-		writeServiceError(w, http.StatusInternalServerError, "ServiceException", err.Error())
+		writeServiceError(w, http.StatusInternalServerError, "ServiceException", serviceError{Type: "Service", Message: err.Error()})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -210,37 +273,53 @@ func (h *Host) serveInvoke(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(res.Payload)
 }
 
+// serviceError is the body of the Lambda service's own error answers.
+type serviceError struct {
+	Reason  string `json:"Reason,omitempty"`
+	Type    string `json:"Type"`
+	Message string `json:"message"`
+}
+
 // writeServiceError answers as the Lambda service does when the invoke
-// itself fails (not the function).
-func writeServiceError(w http.ResponseWriter, status int, typ, msg string) {
+// itself fails (not the function): the error's name in X-Amzn-ErrorType,
+// which is how the SDKs tell the errors apart.
+func writeServiceError(w http.ResponseWriter, status int, typ string, body serviceError) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Amzn-ErrorType", typ)
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"Type": "User", "message": msg})
+	_ = json.NewEncoder(w).Encode(body)
 }
 
-// invocation is one request waiting for, or held by, an execution environment.
+// invocation is one request assigned to, or held by, an execution environment.
 type invocation struct {
-	id       string
-	payload  []byte
-	deadline time.Time
-	done     chan Result
-	once     sync.Once
+	id      string
+	payload []byte
+	done    chan Result
+	once    sync.Once
+	// timer enforces the function's timeout from when the runtime takes the
+	// invocation; guarded by the function's mu.
+	timer *time.Timer
 }
 
 func (in *invocation) finish(r Result) { in.once.Do(func() { in.done <- r }) }
 
-// function is one hosted function: a queue of invocations and the execution
-// environments that take them.
+// function is one hosted function and the execution environments it has
+// started, at most spec.Concurrency at once.
 type function struct {
 	spec   Function
 	arn    string
-	queue  chan *invocation
-	envs   []*environment
-	ctx    context.Context
+	ctx    context.Context // ends with close; it kills every process
 	cancel context.CancelFunc
 	logs   io.Writer
-	wg     sync.WaitGroup
+	wg     sync.WaitGroup // one per running process
+
+	// mu guards the fields below and the busy, held, proc, gone, exitErr and
+	// waiting fields of every environment, so that assigning, taking and
+	// reaping see one state.
+	mu      sync.Mutex
+	envs    []*environment // running, busy or idle
+	started int            // environments started so far; numbers them in the logs
+	closed  bool
 }
 
 // environment is one execution environment: a bootstrap process and the
@@ -251,10 +330,26 @@ type environment struct {
 	slot   int
 	addr   string
 	server *http.Server
-	mu     sync.Mutex
-	held   *invocation
-	proc   *os.Process
+	// next hands the invocation assigned to the environment to its
+	// runtime's GET /next; it holds one, and only while busy.
+	next chan *invocation
+	// exited is closed once the process has exited and the environment has
+	// left the function.
+	exited chan struct{}
+
+	busy    bool        // assigned an invocation it has not answered yet
+	held    *invocation // the invocation the runtime took and is running
+	proc    *os.Process
+	gone    bool  // the process has exited
+	exitErr error // how it exited
+	// waiting counts GET /next requests parked for work, so that a test can
+	// close the host while runtimes poll.
+	waiting int
 }
+
+// timeoutGrace lets a runtime that honours its deadline answer before the
+// host stops it.
+const timeoutGrace = 100 * time.Millisecond
 
 func startFunction(parent context.Context, spec Function, logs io.Writer) (*function, error) {
 	if spec.Concurrency < 1 {
@@ -267,29 +362,53 @@ func startFunction(parent context.Context, spec Function, logs io.Writer) (*func
 		return nil, fmt.Errorf("finding the bootstrap: %w", err)
 	}
 	ctx, cancel := context.WithCancel(parent)
-	fn := &function{spec: spec, arn: spec.Name, queue: make(chan *invocation), ctx: ctx, cancel: cancel, logs: logs}
+	fn := &function{spec: spec, arn: spec.Name, ctx: ctx, cancel: cancel, logs: logs}
 	if !strings.HasPrefix(fn.arn, "arn:") {
 		fn.arn = "arn:aws:lambda:us-east-1:123456789012:function:" + spec.Name
-	}
-	for i := 0; i < spec.Concurrency; i++ {
-		env, err := fn.newEnvironment(i)
-		if err != nil {
-			fn.close()
-			return nil, err
-		}
-		fn.envs = append(fn.envs, env)
-		fn.wg.Add(1)
-		go env.keepRunning()
 	}
 	return fn, nil
 }
 
-func (fn *function) newEnvironment(slot int) (*environment, error) {
+// assign gives in to an idle execution environment or, when every one is
+// busy and the function may have another, to a new one: as Lambda scales, a
+// cold start happens only when no warm environment is free. With none free
+// and no room left, in is refused with ErrTooManyRequests rather than queued
+// (Lambda Developer Guide, "Understanding Lambda function scaling").
+func (fn *function) assign(in *invocation) error {
+	fn.mu.Lock()
+	defer fn.mu.Unlock()
+	if fn.closed {
+		return errClosed
+	}
+	for _, env := range fn.envs {
+		if !env.busy {
+			env.busy = true
+			env.next <- in
+			return nil
+		}
+	}
+	if len(fn.envs) >= fn.spec.Concurrency {
+		return ErrTooManyRequests
+	}
+	env, err := fn.startEnvironment()
+	if err != nil {
+		return fmt.Errorf("starting an execution environment: %w", err)
+	}
+	env.busy = true
+	env.next <- in
+	fn.envs = append(fn.envs, env)
+	return nil
+}
+
+// startEnvironment starts a Runtime API server and the bootstrap process
+// that polls it. The caller holds fn.mu.
+func (fn *function) startEnvironment() (*environment, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listening for the Runtime API: %w", err)
 	}
-	env := &environment{fn: fn, slot: slot, addr: ln.Addr().String()}
+	env := &environment{fn: fn, slot: fn.started, addr: ln.Addr().String(), next: make(chan *invocation, 1), exited: make(chan struct{})}
+	fn.started++
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", env.serveNext)
 	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", env.serveResponse)
@@ -297,36 +416,7 @@ func (fn *function) newEnvironment(slot int) (*environment, error) {
 	mux.HandleFunc("POST /2018-06-01/runtime/init/error", env.serveInitError)
 	env.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = env.server.Serve(ln) }()
-	return env, nil
-}
 
-// keepRunning runs the environment's process and starts it again when it
-// exits (a crash, or a kill after a timeout), as Lambda replaces a failed
-// environment, until the function is closed.
-func (env *environment) keepRunning() {
-	fn := env.fn
-	defer fn.wg.Done()
-	for fn.ctx.Err() == nil {
-		start := time.Now()
-		err := env.runProcess()
-		if fn.ctx.Err() != nil {
-			return
-		}
-		// The log is diagnostics only: failing to write it must not stop the function.
-		_, _ = fmt.Fprintf(fn.logs, "[%s#%d] execution environment exited: %v\n", fn.spec.Name, env.slot, err)
-		// Back off when the binary exits at once, so a broken bootstrap does not spin.
-		if time.Since(start) < time.Second {
-			select {
-			case <-fn.ctx.Done():
-				return
-			case <-time.After(500 * time.Millisecond):
-			}
-		}
-	}
-}
-
-func (env *environment) runProcess() error {
-	fn := env.fn
 	// Running the step's bootstrap is this host's job: the path names the
 	// project's own build output (make build-local), chosen by the operator.
 	cmd := exec.CommandContext(fn.ctx, fn.spec.Bootstrap) //nolint:gosec // G204: the bootstrap is the project's build output, named by the operator's --bootstraps.
@@ -335,24 +425,57 @@ func (env *environment) runProcess() error {
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", fn.spec.Bootstrap, err)
+		_ = env.server.Close()
+		return nil, fmt.Errorf("starting %s: %w", fn.spec.Bootstrap, err)
 	}
-	env.mu.Lock()
 	env.proc = cmd.Process
-	env.mu.Unlock()
+	fn.wg.Add(1)
+	go env.reap(cmd)
+	return env, nil
+}
+
+// reap waits for the environment's process to exit and takes the
+// environment out of the function, as Lambda discards an environment whose
+// runtime exited (a crash, or a kill after a timeout); the next invocation
+// that finds no idle one starts a new one. An invocation the process held or
+// had yet to take ends in Runtime.ExitError.
+func (env *environment) reap(cmd *exec.Cmd) {
+	fn := env.fn
+	defer fn.wg.Done()
 	err := cmd.Wait()
-	env.mu.Lock()
-	held := env.held
-	env.held, env.proc = nil, nil
-	env.mu.Unlock()
-	if held != nil {
-		msg := "Runtime exited without providing a reason"
-		if err != nil {
-			msg = "Runtime exited with error: " + err.Error()
-		}
-		held.finish(failure("Runtime.ExitError", msg))
+	fn.mu.Lock()
+	env.gone, env.exitErr = true, err
+	fn.envs = slices.DeleteFunc(fn.envs, func(e *environment) bool { return e == env })
+	var orphans []*invocation
+	if env.held != nil {
+		env.held.timer.Stop()
+		orphans = append(orphans, env.held)
 	}
-	return err
+	select {
+	case in := <-env.next:
+		orphans = append(orphans, in)
+	default:
+	}
+	env.held, env.proc = nil, nil
+	fn.mu.Unlock()
+	// No process polls the Runtime API server any more.
+	_ = env.server.Close()
+	if fn.ctx.Err() == nil {
+		// The log is diagnostics only: failing to write it must not stop the function.
+		_, _ = fmt.Fprintf(fn.logs, "[%s#%d] execution environment exited: %v\n", fn.spec.Name, env.slot, err)
+	}
+	for _, in := range orphans {
+		in.finish(exitFailure(err))
+	}
+	close(env.exited)
+}
+
+// exitFailure is the error of an invocation whose runtime exited under it.
+func exitFailure(err error) Result {
+	if err == nil {
+		return failure("Runtime.ExitError", "Runtime exited without providing a reason")
+	}
+	return failure("Runtime.ExitError", "Runtime exited with error: "+err.Error())
 }
 
 // environ is the process environment: a clean one, as in Lambda, with the
@@ -380,43 +503,23 @@ func (env *environment) environ() []string {
 	return out
 }
 
-func (fn *function) invoke(ctx context.Context, payload []byte) (Result, error) {
-	in := &invocation{id: newRequestID(), payload: payload, done: make(chan Result, 1)}
-	// Wait for a free execution environment; like Lambda's own queueing,
-	// the wait does not count against the function's timeout.
-	select {
-	case fn.queue <- in:
-	case <-ctx.Done():
-		return Result{}, fmt.Errorf("waiting for an execution environment: %w", ctx.Err())
-	case <-fn.ctx.Done():
-		return Result{}, fmt.Errorf("waiting for an execution environment: %w", fn.ctx.Err())
+// timeOut ends an invocation that outlived the function's timeout as Lambda
+// does: the environment is stopped, and the caller hears Sandbox.Timedout
+// only once it is gone, so that a retry finds its slot free.
+func (env *environment) timeOut(in *invocation) {
+	fn := env.fn
+	fn.mu.Lock()
+	if env.held != in {
+		// The runtime answered, or exited, first.
+		fn.mu.Unlock()
+		return
 	}
-	timer := time.NewTimer(fn.spec.Timeout + 100*time.Millisecond)
-	defer timer.Stop()
-	select {
-	case r := <-in.done:
-		return r, nil
-	case <-timer.C:
-		// Lambda stops an environment whose invocation ran out of time.
-		fn.kill(in)
-		return failure("Sandbox.Timedout", fmt.Sprintf("Task timed out after %.2f seconds", fn.spec.Timeout.Seconds())), nil
-	case <-ctx.Done():
-		return Result{}, fmt.Errorf("waiting for the function's answer: %w", ctx.Err())
-	}
-}
-
-// kill stops the process holding in, if any still does.
-func (fn *function) kill(in *invocation) {
-	for _, env := range fn.envs {
-		env.mu.Lock()
-		if env.held == in {
-			env.held = nil
-			if env.proc != nil {
-				_ = env.proc.Kill()
-			}
-		}
-		env.mu.Unlock()
-	}
+	env.held = nil
+	proc := env.proc
+	fn.mu.Unlock()
+	_ = proc.Kill()
+	<-env.exited
+	in.finish(failure("Sandbox.Timedout", fmt.Sprintf("Task timed out after %.2f seconds", fn.spec.Timeout.Seconds())))
 }
 
 func failure(typ, msg string) Result {
@@ -424,37 +527,59 @@ func failure(typ, msg string) Result {
 	return Result{Payload: body, ErrorType: typ, ErrorMessage: msg}
 }
 
+// serveNext answers a runtime's GET /next with the invocation assigned to
+// its environment. Only work or the runtime's going away ends the wait: an
+// answer without an invocation would reach aws-lambda-go as one without a
+// deadline ("failed to parse deadline", then a POST to
+// .../invocation//error). At shutdown the process is stopped first, which
+// ends this request.
 func (env *environment) serveNext(w http.ResponseWriter, r *http.Request) {
 	fn := env.fn
+	fn.mu.Lock()
+	env.waiting++
+	fn.mu.Unlock()
 	var in *invocation
 	select {
-	case in = <-fn.queue:
+	case in = <-env.next:
 	case <-r.Context().Done():
-		return
-	case <-fn.ctx.Done():
+	}
+	fn.mu.Lock()
+	env.waiting--
+	if in == nil {
+		fn.mu.Unlock()
 		return
 	}
-	in.deadline = time.Now().Add(fn.spec.Timeout)
-	env.mu.Lock()
+	if env.gone {
+		// reap ran between the hand-over and here and could not see in.
+		exitErr := env.exitErr
+		fn.mu.Unlock()
+		in.finish(exitFailure(exitErr))
+		return
+	}
 	env.held = in
-	env.mu.Unlock()
+	deadline := time.Now().Add(fn.spec.Timeout)
+	in.timer = time.AfterFunc(fn.spec.Timeout+timeoutGrace, func() { env.timeOut(in) })
+	fn.mu.Unlock()
 	w.Header().Set("Lambda-Runtime-Aws-Request-Id", in.id)
-	w.Header().Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(in.deadline.UnixMilli(), 10))
+	w.Header().Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(deadline.UnixMilli(), 10))
 	w.Header().Set("Lambda-Runtime-Invoked-Function-Arn", fn.arn)
 	w.Header().Set("Lambda-Runtime-Trace-Id", "Root=1-"+in.id[:8]+"-"+in.id[8:32]+";Sampled=0")
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(in.payload)
 }
 
-// take hands back the invocation the environment holds if its id is id.
+// take hands back the invocation the environment holds if its id is id,
+// and frees the environment for the next invocation: its runtime polls
+// GET /next as soon as it has answered.
 func (env *environment) take(id string) (*invocation, bool) {
-	env.mu.Lock()
-	defer env.mu.Unlock()
+	env.fn.mu.Lock()
+	defer env.fn.mu.Unlock()
 	if env.held == nil || env.held.id != id {
 		return nil, false
 	}
 	in := env.held
-	env.held = nil
+	in.timer.Stop()
+	env.held, env.busy = nil, false
 	return in, true
 }
 
@@ -515,14 +640,16 @@ func decodeError(r *http.Request) Result {
 	return Result{Payload: out, ErrorType: doc.ErrorType, ErrorMessage: doc.ErrorMessage}
 }
 
-// close stops the processes first and only then their Runtime API
-// servers, so no process polls a server that is gone.
+// close stops the processes and waits until each is gone, reap having
+// stopped its Runtime API server after it. A runtime waiting on GET /next
+// is never answered on the way (see serveNext): its connection just closes
+// with the process.
 func (fn *function) close() {
+	fn.mu.Lock()
+	fn.closed = true
+	fn.mu.Unlock()
 	fn.cancel()
 	fn.wg.Wait()
-	for _, env := range fn.envs {
-		_ = env.server.Close()
-	}
 }
 
 func newRequestID() string {

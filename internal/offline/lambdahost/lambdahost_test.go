@@ -35,6 +35,12 @@ func (e *buildError) Error() string { return "building the probe: " + e.err.Erro
 
 func startProbe(t *testing.T, fns ...Function) *Host {
 	t.Helper()
+	return startProbeWith(t, Options{}, fns...)
+}
+
+// startProbeWith hosts fns, each running the probe, with opts.
+func startProbeWith(t *testing.T, opts Options, fns ...Function) *Host {
+	t.Helper()
 	bin, err := buildProbe()
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +49,7 @@ func startProbe(t *testing.T, fns ...Function) *Host {
 		fns[i].Bootstrap = bin
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h, err := Start(ctx, fns, Options{})
+	h, err := Start(ctx, fns, opts)
 	if err != nil {
 		cancel()
 		t.Fatalf("Start: %v", err)

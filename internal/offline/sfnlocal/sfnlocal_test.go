@@ -19,6 +19,13 @@ const nodeDir = "../../../_node"
 // Lambda task served by a real lambda.Start binary.
 func engineWithProbe(t *testing.T) (*Engine, *lambdahost.Host, string) {
 	t.Helper()
+	return engineOn(t, "testdata/probe.asl.json")
+}
+
+// engineOn starts the engine on definition, whose Lambda tasks call the
+// probe function (one execution environment) served by a real lambda.Start binary.
+func engineOn(t *testing.T, definition string) (*Engine, *lambdahost.Host, string) {
+	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bootstrap")
 	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, "../lambdahost/testdata/probe")
@@ -38,7 +45,7 @@ func engineWithProbe(t *testing.T) (*Engine, *lambdahost.Host, string) {
 	sqsFile := filepath.Join(dir, "sqs.jsonl")
 	fast := 1
 	eng, err := Start(ctx, Options{
-		NodeDir: nodeDir, Definition: "testdata/probe.asl.json", LambdaEndpoint: host.Endpoint(),
+		NodeDir: nodeDir, Definition: definition, LambdaEndpoint: host.Endpoint(),
 		SQSFile: sqsFile, RetryInterval: &fast, Stderr: os.Stderr,
 	})
 	if err != nil {

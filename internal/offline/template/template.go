@@ -13,8 +13,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -198,6 +200,11 @@ type Function struct {
 	// Timeout is the function's Timeout, or Lambda's default of 3 seconds
 	// when the template sets none.
 	Timeout time.Duration
+	// ReservedConcurrency is the function's ReservedConcurrentExecutions: the
+	// most instances of it Lambda runs at once, beyond which it throttles.
+	// It is 0 when the template reserves none (a reservation of 0, which
+	// stops a deployed function, reads the same: the stack never sets one).
+	ReservedConcurrency int
 	// AssetPath is the code's directory relative to the cloud assembly
 	// directory; empty when synth wrote no asset metadata.
 	AssetPath string
@@ -228,6 +235,13 @@ func (t *Template) Functions(env Env) ([]Function, error) {
 		fn.Timeout = lambdaDefaultTimeout
 		if secs, ok := r.Properties["Timeout"].(float64); ok && secs > 0 {
 			fn.Timeout = time.Duration(secs * float64(time.Second))
+		}
+		if raw, ok := r.Properties["ReservedConcurrentExecutions"]; ok {
+			n, err := t.integer(raw, env)
+			if err != nil {
+				return nil, fmt.Errorf("reading %s ReservedConcurrentExecutions: %w", id, err)
+			}
+			fn.ReservedConcurrency = n
 		}
 		if archs, ok := r.Properties["Architectures"].([]any); ok {
 			for _, a := range archs {
@@ -479,6 +493,29 @@ func (t *Template) sub(arg any, env Env) (any, error) {
 		}
 		b.WriteString(s)
 	}
+}
+
+// integer resolves v to a whole number of at least 0 as CloudFormation reads
+// an Integer property: a JSON number, or a string of digits.
+func (t *Template) integer(v any, env Env) (int, error) {
+	r, err := t.Resolve(v, env)
+	if err != nil {
+		return 0, fmt.Errorf("resolving the value: %w", err)
+	}
+	switch x := r.(type) {
+	case float64:
+		if x < 0 || x > math.MaxInt32 || x != math.Trunc(x) {
+			return 0, fmt.Errorf("%v is not a whole number of at least 0", x)
+		}
+		return int(x), nil
+	case string:
+		n, err := strconv.Atoi(x)
+		if err != nil || n < 0 || n > math.MaxInt32 {
+			return 0, fmt.Errorf("%q is not a whole number of at least 0", x)
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("the value is %T, not a number", r)
 }
 
 func stateMachineARN(env Env, logicalID string) string {

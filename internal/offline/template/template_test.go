@@ -104,11 +104,12 @@ func TestFunctionsCarryStepEnvironmentAndAsset(t *testing.T) {
 				"MIRRORFLOW_FILTER_ID": "tmf-028da7ec9b76b272f",
 				"MIRRORFLOW_QUEUE":     "https://sqs.us-east-1.amazonaws.com/123456789012/DeadLetterQueue9F481546",
 			},
-			Handler:       "bootstrap",
-			Runtime:       "provided.al2023",
-			Architectures: []string{"arm64"},
-			Timeout:       60 * time.Second,
-			AssetPath:     "asset.0c1d2e3f",
+			Handler:             "bootstrap",
+			Runtime:             "provided.al2023",
+			Architectures:       []string{"arm64"},
+			Timeout:             60 * time.Second,
+			ReservedConcurrency: 20,
+			AssetPath:           "asset.0c1d2e3f",
 		},
 		{
 			LogicalID:     "CreateFn5E6F7A8B",
@@ -119,6 +120,7 @@ func TestFunctionsCarryStepEnvironmentAndAsset(t *testing.T) {
 			Runtime:       "provided.al2023",
 			Architectures: []string{"arm64"},
 			Timeout:       3 * time.Second, // Lambda's default: the template sets none
+			// No ReservedConcurrentExecutions: ReservedConcurrency stays 0.
 		},
 	}
 	if diff := cmp.Diff(want, fns); diff != "" {
@@ -191,6 +193,47 @@ func TestUnresolvableTemplatesAreErrors(t *testing.T) {
 	}
 }
 
+func TestReservedConcurrencyIsReadFromTheTemplate(t *testing.T) {
+	tests := []struct {
+		name     string
+		property string // the ReservedConcurrentExecutions entry of the function's Properties, if any
+		want     int
+		wantErr  string
+	}{
+		{name: "a function without ReservedConcurrentExecutions reserves none", want: 0},
+		{name: "a number is the reserved concurrency", property: `"ReservedConcurrentExecutions": 20`, want: 20},
+		{name: "a string of digits is read as CloudFormation reads an Integer", property: `"ReservedConcurrentExecutions": "5"`, want: 5},
+		{name: "a fraction is an error", property: `"ReservedConcurrentExecutions": 2.5`, wantErr: "2.5 is not a whole number"},
+		{name: "a negative number is an error", property: `"ReservedConcurrentExecutions": -1`, wantErr: "-1 is not a whole number"},
+		{name: "a Ref to a parameter is not guessed", property: `"ReservedConcurrentExecutions": {"Ref": "Reserved"}`, wantErr: "Ref Reserved: no such resource"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			props := `"Handler": "bootstrap"`
+			if tt.property != "" {
+				props += ", " + tt.property
+			}
+			tmpl, err := Parse([]byte(`{"Resources": {"F": {"Type": "AWS::Lambda::Function", "Properties": {` + props + `}}}}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fns, err := tmpl.Functions(DefaultEnv)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), "reading F ReservedConcurrentExecutions") || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Functions() error = %v, want one naming F and containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fns[0].ReservedConcurrency; got != tt.want {
+				t.Errorf("ReservedConcurrency = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestTwoFunctionsClaimingOneStepIsAnError(t *testing.T) {
 	tmpl, err := Parse([]byte(`{"Resources": {
 		"A": {"Type": "AWS::Lambda::Function", "Properties": {"Environment": {"Variables": {"MIRRORFLOW_STEP": "PickLeastLoaded"}}}},
@@ -209,6 +252,7 @@ func FuzzParseAndResolve(f *testing.F) {
 	f.Add(`{"Resources": {"SM": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"DefinitionString": {"Fn::Join": ["", ["{}"]]}}}}}`)
 	f.Add(`{"Resources": {"SM": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"DefinitionString": {"Fn::Sub": ["${A}${!B}", {"A": {"Ref": "AWS::Region"}}]}}}}}`)
 	f.Add(`{"Resources": {"F": {"Type": "AWS::Lambda::Function", "Properties": {"Environment": {"Variables": {"X": {"Fn::GetAtt": "F.Arn"}}}}}}}`)
+	f.Add(`{"Resources": {"F": {"Type": "AWS::Lambda::Function", "Properties": {"ReservedConcurrentExecutions": "9223372036854775808"}}}}`)
 	f.Fuzz(func(t *testing.T, data string) {
 		tmpl, err := Parse([]byte(data))
 		if err != nil {
