@@ -90,14 +90,20 @@ type Retry struct {
 //     5,000 a second; a placement makes about 10, so neither binds.
 //
 // An execution therefore waits out the drain of everything ahead of it, up
-// to the whole 190 s, either refused by Lambda or throttled by EC2.
-// LambdaThrottlingRetry allows up to 2+4+8+16+32+5x60 = 362 s of waits and
-// TransientRetry 2+4+8+16+32+3x60 = 242 s, each about twice the drain, and
-// FULL jitter spreads the retries of executions that failed together so they
-// do not come back in lockstep. BENCHMARKS.md measures a 1,000-instance burst.
+// to the whole 190 s, mostly refused by Lambda (each step's 20 environments
+// are taken) and sometimes throttled by EC2 once it holds one. Refusals are
+// retried as polls: FULL jitter draws each wait from [0, cap], so a late
+// execution needs many of them to be sure of its turn. LambdaThrottlingRetry
+// allows 30 retries, up to 1+2+4+8+16+25x20 = 531 s of waits (about 265 s on
+// average, well past the drain); TransientRetry 15, up to 231 s, as each
+// invocation already retries EC2 five times inside. Capping each wait at
+// 20 s keeps the last placements of a burst from sleeping long after EC2
+// has room: a 1,000-instance burst measured 1.20-1.30x the create-rate
+// bound with waits of up to 60 s, and dead-lettered 7-8 placements whose
+// ten Lambda retries ran out (BENCHMARKS.md).
 
 // ExecutionTimeout bounds one placement. The budgets above sum to about
-// 10 minutes of waiting in the worst case; with seven steps, each invocation
+// 13 minutes of waiting in the worst case; with seven steps, each invocation
 // bounded by its 60 s timeout, past an hour something is stuck, and the
 // execution ends TIMED_OUT, which `mirrorctl redrive` resumes at the step
 // that hung.
@@ -105,12 +111,12 @@ const ExecutionTimeout = time.Hour
 
 // TransientRetry retries the errors a step reports when EC2 throttles or is
 // unavailable after the SDK's own retries.
-var TransientRetry = Retry{Errors: steperr.Transient(), Interval: 2, BackoffRate: 2, MaxAttempts: 8, MaxDelay: 60}
+var TransientRetry = Retry{Errors: steperr.Transient(), Interval: 1, BackoffRate: 2, MaxAttempts: 15, MaxDelay: 20}
 
 // LambdaThrottlingRetry retries invocations the Lambda service could not
 // take in time: every execution environment within the function's reserved
 // concurrency was busy, as it is through a burst.
-var LambdaThrottlingRetry = Retry{Errors: steperr.LambdaThrottling(), Interval: 2, BackoffRate: 2, MaxAttempts: 10, MaxDelay: 60}
+var LambdaThrottlingRetry = Retry{Errors: steperr.LambdaThrottling(), Interval: 1, BackoffRate: 2, MaxAttempts: 30, MaxDelay: 20}
 
 // LambdaServiceRetry retries failures of the Lambda service itself, as AWS
 // recommends for every Lambda Task; we set it ourselves rather than through

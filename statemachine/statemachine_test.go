@@ -304,7 +304,7 @@ func TestTransientErrorsAreRetriedWithBackoffAndFullJitter(t *testing.T) {
 		})
 	}
 	want := retrier{
-		ErrorEquals: steperr.Transient(), IntervalSeconds: 2, BackoffRate: 2, MaxAttempts: 8, MaxDelaySeconds: 60, JitterStrategy: "FULL",
+		ErrorEquals: steperr.Transient(), IntervalSeconds: 1, BackoffRate: 2, MaxAttempts: 15, MaxDelaySeconds: 20, JitterStrategy: "FULL",
 	}
 	if diff := cmp.Diff(want, asl.States[workflow.StepGatherCandidates].Retry[0]); diff != "" {
 		t.Errorf("transient retrier (-want +got):\n%s", diff)

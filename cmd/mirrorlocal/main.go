@@ -4,6 +4,8 @@
 // built for this machine, and EC2 played by the simulator seeded from an
 // account snapshot. It places every running instance (or those named) and
 // prints what happened, with the step-by-step trace of one placement.
+// With --burst it starts every placement at once, as EventBridge does when
+// an Auto Scaling group launches hundreds of instances together.
 //
 // `make demo` runs it on the example accounts in testdata/snapshots.
 package main
@@ -40,6 +42,15 @@ type options struct {
 	throttle                                              bool
 	faultRate                                             float64
 	retryInterval                                         int
+	// burst starts every placement at once instead of one after another.
+	burst bool
+	// lambdaConcurrency is offline.Options.Concurrency: 0 takes each
+	// function's reserved concurrency from the template, N > 0 overrides it.
+	lambdaConcurrency int
+	// timeout bounds each execution; 0 is the state machine's own timeout.
+	timeout time.Duration
+	// saveSnapshot, when set, is where the account is written at the end.
+	saveSnapshot string
 }
 
 func main() {
@@ -55,11 +66,19 @@ func main() {
 	fs.IntVar(&o.retryInterval, "retry-interval-ms", 100, "replaces every Retry interval of the definition, in milliseconds; -1 keeps AWS's")
 	fs.StringVar(&o.output, "output", "table", "table or json")
 	fs.StringVar(&o.logs, "logs", "", "file to write the functions' and the engine's logs to")
+	fs.BoolVar(&o.burst, "burst", false, "start every placement at once, one execution per instance as EventBridge does, instead of one after another")
+	fs.IntVar(&o.lambdaConcurrency, "lambda-concurrency", 0, "execution environments per function, beyond which an invoke is throttled as Lambda throttles; 0 takes each function's reserved concurrency from the template")
+	fs.DurationVar(&o.timeout, "timeout", 0, "bound on each placement's execution (e.g. 90m); 0 is the state machine's own TimeoutSeconds (1h as synthesized) plus a minute for the engine to report it, enough for a burst with --retry-interval-ms -1")
+	fs.StringVar(&o.saveSnapshot, "save-snapshot", "", "file to write the account to at the end, sessions created by the run included, in the snapshot format with the run's Config (a later --snapshot FILE run starts from it)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		os.Exit(2)
 	}
 	if o.output != "table" && o.output != "json" {
 		fmt.Fprintln(os.Stderr, "mirrorlocal: --output must be table or json")
+		os.Exit(2)
+	}
+	if o.lambdaConcurrency < 0 || o.timeout < 0 {
+		fmt.Fprintln(os.Stderr, "mirrorlocal: --lambda-concurrency and --timeout must not be negative")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -103,19 +122,12 @@ func run(ctx context.Context, o options, stdout io.Writer) (err error) {
 		}()
 		logs = f
 	}
-	simOpts := ec2sim.Options{FaultRate: o.faultRate, Seed: 1}
-	if o.throttle {
-		simOpts.Throttling = ec2sim.AWSThrottling()
-	}
-	opts := offline.Options{
-		Template: o.template, Snapshot: snap, Simulator: simOpts, Bootstraps: o.bootstraps,
-		NodeDir: o.nodeDir, Concurrency: 2, Logs: logs,
-	}
-	if o.retryInterval >= 0 {
-		opts.RetryInterval = &o.retryInterval
+	bound, err := offline.ExecutionBound(o.timeout, o.template)
+	if err != nil {
+		return err
 	}
 	started := time.Now()
-	r, err := offline.Start(ctx, opts)
+	r, err := offline.Start(ctx, offlineOptions(o, snap, logs))
 	if err != nil {
 		return err
 	}
@@ -127,26 +139,49 @@ func run(ctx context.Context, o options, stdout io.Writer) (err error) {
 			return err
 		}
 	}
-	results := make([]offline.Result, 0, len(ids))
 	inputs := map[string]json.RawMessage{}
 	for _, id := range ids {
-		input := workflow.ManualInput{InstanceID: id}
-		raw, _ := json.Marshal(input)
+		raw, _ := json.Marshal(workflow.ManualInput{InstanceID: id})
 		inputs[id] = raw
-		x, err := r.Execute(ctx, "demo-"+id, input)
-		if err != nil {
-			return err
-		}
-		results = append(results, offline.Summarize(id, x))
+	}
+	placed, err := r.PlaceAll(ctx, ids, offline.Placing{Burst: o.burst, Bound: bound, Prefix: "demo-"})
+	if err != nil {
+		return err
 	}
 	letters, err := r.DeadLetters()
 	if err != nil {
 		return err
 	}
-	if o.output == "json" {
-		return operate.RenderJSON(stdout, results)
+	final := r.Sim.Snapshot()
+	if o.saveSnapshot != "" {
+		// The simulator was seeded with this Config; it is set here too
+		// because the saved file must say how the run was deployed.
+		final.Config = snap.Config
+		if err := final.Save(o.saveSnapshot); err != nil {
+			return err
+		}
 	}
-	return report(stdout, o, results, inputs, letters, r.Sim.Calls(), time.Since(started))
+	if o.output == "json" {
+		return operate.RenderJSON(stdout, placed)
+	}
+	summary := offline.SummarizeBurst(placed, final, *snap.Config, ec2sim.AWSThrottling().Mutating)
+	return report(stdout, o, offline.Results(placed), inputs, letters, r.Sim.Calls(), time.Since(started), summary)
+}
+
+// offlineOptions is the deployment the flags ask for, seeded with snap.
+func offlineOptions(o options, snap *snapshot.Snapshot, logs io.Writer) offline.Options {
+	simOpts := ec2sim.Options{FaultRate: o.faultRate, Seed: 1}
+	if o.throttle {
+		simOpts.Throttling = ec2sim.AWSThrottling()
+	}
+	opts := offline.Options{
+		Template: o.template, Snapshot: snap, Simulator: simOpts, Bootstraps: o.bootstraps,
+		NodeDir: o.nodeDir, Concurrency: o.lambdaConcurrency, Logs: logs,
+	}
+	if o.retryInterval >= 0 {
+		opts.RetryInterval = &o.retryInterval
+	}
+	return opts
 }
 
 // runningInstances asks the simulator, through the real SDK, which
@@ -167,7 +202,7 @@ func runningInstances(ctx context.Context, r *offline.Run) ([]string, error) {
 }
 
 func report(out io.Writer, o options, results []offline.Result, inputs map[string]json.RawMessage,
-	letters []workflow.DeadLetter, calls map[string]int, took time.Duration) error {
+	letters []workflow.DeadLetter, calls map[string]int, took time.Duration, summary offline.BurstSummary) error {
 	w := &errWriter{w: out}
 	w.printf("mirrorflow, offline: %d placement(s) on %s in %s\n", len(results), o.snapshot, took.Round(time.Millisecond))
 	w.printf("state machine from %s (checked by asl-validator), steps from %s, EC2 simulated\n\n", o.template, o.bootstraps)
@@ -208,6 +243,7 @@ func report(out io.Writer, o options, results []offline.Result, inputs map[strin
 		parts = append(parts, fmt.Sprintf("%s %d", a, calls[a]))
 	}
 	w.printf("EC2 calls: %s\n", strings.Join(parts, ", "))
+	w.printf("\n%s\n", strings.Join(summary.Lines(), "\n"))
 	if w.err != nil {
 		return fmt.Errorf("writing the report: %w", w.err)
 	}

@@ -8,8 +8,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/mirrorflow/mirrorflow/internal/offline"
 	"github.com/mirrorflow/mirrorflow/internal/snapshot"
@@ -62,6 +67,9 @@ func TestDemoReport(t *testing.T) {
 				"CreateSession             SUCCEEDED",
 				"Dead-letter queue: 0 message(s)",
 				"EC2 calls: CreateTrafficMirrorSession 6, DescribeInstances 8,",
+				"Burst summary: 6 placed, 0 failed (1 exists, 0 skipped) of 7 placement(s)",
+				"most placements running at once: 1",
+				"the create-rate bound is 0 s for 6 sessions",
 			},
 		},
 		{
@@ -134,5 +142,182 @@ func TestDemoRejectsAMalformedSnapshot(t *testing.T) {
 	err := run(context.Background(), o, &bytes.Buffer{})
 	if !errors.Is(err, snapshot.ErrInvalid) || !strings.Contains(err.Error(), "bad.json") || !strings.Contains(err.Error(), "State.Code") {
 		t.Fatalf("err = %v, want a snapshot error naming the file and the field", err)
+	}
+}
+
+// jsonPlacement is one placement as --output json prints it.
+type jsonPlacement struct {
+	InstanceID         string           `json:"instanceId"`
+	NetworkInterfaceID string           `json:"networkInterfaceId"`
+	Outcome            workflow.Outcome `json:"outcome"`
+	TargetID           string           `json:"targetId"`
+	SessionID          string           `json:"sessionId"`
+	StartedAt          string           `json:"startedAt"`
+	EndedAt            string           `json:"endedAt"`
+}
+
+// runJSON runs mirrorlocal with o and --output json and decodes what it prints.
+func runJSON(t *testing.T, o options) []jsonPlacement {
+	t.Helper()
+	o.output = "json"
+	var out bytes.Buffer
+	if err := run(context.Background(), o, &out); err != nil {
+		t.Fatal(err)
+	}
+	var ps []jsonPlacement
+	if err := json.Unmarshal(out.Bytes(), &ps); err != nil {
+		t.Fatalf("decoding %s: %v", out.String(), err)
+	}
+	return ps
+}
+
+// intervals reads when each placement ran, failing the test unless both
+// times are RFC 3339 in UTC with fractional seconds and the end is not
+// before the start.
+func intervals(t *testing.T, ps []jsonPlacement) []offline.Interval {
+	t.Helper()
+	stamp := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$`)
+	var out []offline.Interval
+	for _, p := range ps {
+		if !stamp.MatchString(p.StartedAt) || !stamp.MatchString(p.EndedAt) {
+			t.Fatalf("%s: startedAt %q, endedAt %q: want RFC 3339 UTC times with fractional seconds", p.InstanceID, p.StartedAt, p.EndedAt)
+		}
+		start, err1 := time.Parse(time.RFC3339Nano, p.StartedAt)
+		end, err2 := time.Parse(time.RFC3339Nano, p.EndedAt)
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatalf("%s: %v", p.InstanceID, err)
+		}
+		if end.Before(start) {
+			t.Fatalf("%s ended at %s, before it started at %s", p.InstanceID, p.EndedAt, p.StartedAt)
+		}
+		out = append(out, offline.Interval{Start: start, End: end})
+	}
+	return out
+}
+
+func outcomes(ps []jsonPlacement) map[string]workflow.Outcome {
+	out := map[string]workflow.Outcome{}
+	for _, p := range ps {
+		out[p.InstanceID] = p.Outcome
+	}
+	return out
+}
+
+// TestBurstPlacesAsTheSequentialRunDoes runs the example account both ways:
+// every instance gets the same outcome, the burst's placements run
+// together and the sequential ones one at a time.
+func TestBurstPlacesAsTheSequentialRunDoes(t *testing.T) {
+	sequential := runJSON(t, demo("three-zones.json", "json"))
+	o := demo("three-zones.json", "json")
+	o.burst = true
+	burst := runJSON(t, o)
+
+	if diff := cmp.Diff(outcomes(sequential), outcomes(burst)); diff != "" {
+		t.Errorf("outcomes (-sequential +burst):\n%s", diff)
+	}
+	if len(burst) != 7 {
+		t.Errorf("the burst placed %d instances, want the example's 7", len(burst))
+	}
+	if n := offline.MostAtOnce(intervals(t, sequential)); n != 1 {
+		t.Errorf("the sequential run had %d placements running at once, want 1", n)
+	}
+	if n := offline.MostAtOnce(intervals(t, burst)); n < 2 {
+		t.Errorf("the burst had %d placement(s) running at once, want them together", n)
+	}
+}
+
+// TestBurstReportEndsWithItsSummary reads the table output of a burst: the
+// counts of the example account and more than one placement running at once.
+func TestBurstReportEndsWithItsSummary(t *testing.T) {
+	o := demo("three-zones.json", "table")
+	o.burst = true
+	var out bytes.Buffer
+	if err := run(context.Background(), o, &out); err != nil {
+		t.Fatal(err)
+	}
+	report := out.String()
+	m := regexp.MustCompile(`(?m)\nBurst summary: 6 placed, 0 failed \(1 exists, 0 skipped\) of 7 placement\(s\)\n` +
+		`  sessions per sensor: (\d+)–(\d+) over (\d+) candidate sensor\(s\) [^\n]*\n` +
+		`  most placements running at once: (\d+)\n` +
+		`  wall \d+\.\d s; the create-rate bound is 0 s for 6 sessions [^\n]*\n$`).FindStringSubmatch(report)
+	if m == nil {
+		t.Fatalf("the report does not end with the burst summary of the example account:\n%s", report)
+	}
+	lo, _ := strconv.Atoi(m[1])
+	hi, _ := strconv.Atoi(m[2])
+	sensors, _ := strconv.Atoi(m[3])
+	atOnce, _ := strconv.Atoi(m[4])
+	if lo > hi || sensors < 1 {
+		t.Errorf("sessions per sensor %d–%d over %d sensors is no range", lo, hi, sensors)
+	}
+	if atOnce < 2 {
+		t.Errorf("most placements running at once = %d, want the burst's placements together", atOnce)
+	}
+}
+
+// TestSaveSnapshotRoundTrip saves the account a burst leaves and runs again
+// from it: the file loads with the run's Config and the created sessions,
+// and the second run finds every placed instance already mirrored.
+func TestSaveSnapshotRoundTrip(t *testing.T) {
+	saved := filepath.Join(t.TempDir(), "after.json")
+	o := demo("three-zones.json", "json")
+	o.burst = true
+	o.saveSnapshot = saved
+	first := runJSON(t, o)
+
+	orig, err := snapshot.Load(o.snapshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := snapshot.Load(saved)
+	if err != nil {
+		t.Fatalf("loading the saved snapshot: %v", err)
+	}
+	if diff := cmp.Diff(orig.Config, after.Config); diff != "" {
+		t.Errorf("the saved Config differs from the run's (-run +saved):\n%s", diff)
+	}
+	sessions := map[string]string{} // session id -> source interface
+	for _, s := range after.TrafficMirrorSessions {
+		sessions[*s.TrafficMirrorSessionId] = *s.NetworkInterfaceId
+	}
+	created := 0
+	for _, p := range first {
+		if p.Outcome != workflow.OutcomeCreated {
+			continue
+		}
+		created++
+		if sessions[p.SessionID] != p.NetworkInterfaceID {
+			t.Errorf("the saved account lacks %s's session %s from %s", p.InstanceID, p.SessionID, p.NetworkInterfaceID)
+		}
+	}
+	if created == 0 {
+		t.Fatal("the first run created no session, so the round trip shows nothing")
+	}
+	if want := len(orig.TrafficMirrorSessions) + created; len(after.TrafficMirrorSessions) != want {
+		t.Errorf("the saved account has %d sessions, want the %d seeded and the %d created", len(after.TrafficMirrorSessions), len(orig.TrafficMirrorSessions), created)
+	}
+
+	again := demo("", "json")
+	again.snapshot = saved
+	second := map[string]jsonPlacement{}
+	for _, p := range runJSON(t, again) {
+		second[p.InstanceID] = p
+	}
+	for _, p := range first {
+		got, ok := second[p.InstanceID]
+		switch {
+		case !ok:
+			t.Errorf("the second run did not place %s", p.InstanceID)
+		case p.Outcome == workflow.OutcomeCreated || p.Outcome == workflow.OutcomeExists:
+			if got.Outcome != workflow.OutcomeExists || got.SessionID != p.SessionID || got.TargetID != p.TargetID {
+				t.Errorf("%s: second run %s by %s on %s, want exists by the first run's %s on %s",
+					p.InstanceID, got.Outcome, got.SessionID, got.TargetID, p.SessionID, p.TargetID)
+			}
+		case got.Outcome != p.Outcome:
+			t.Errorf("%s: second run %s, want %s as the first", p.InstanceID, got.Outcome, p.Outcome)
+		}
+	}
+	if len(second) != len(first) {
+		t.Errorf("the second run placed %d instances, the first %d", len(second), len(first))
 	}
 }

@@ -3,11 +3,16 @@ package offline
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
 	"github.com/mirrorflow/mirrorflow/internal/snapshot"
+	"github.com/mirrorflow/mirrorflow/internal/testkit/burstaccount"
+	"github.com/mirrorflow/mirrorflow/shared/steperr"
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
 
@@ -41,5 +46,74 @@ func BenchmarkOfflinePlacement(b *testing.B) {
 			b.Fatalf("outcome %s (%s), want created", res.Outcome, res.Reason)
 		}
 		i++
+	}
+}
+
+// BenchmarkBurst is the users' worst day at full size: an Auto Scaling
+// group starts 1,000 instances at once, EventBridge starts one execution
+// each, and every execution runs the synthesized definition with its own
+// retry intervals against EC2's real token buckets and each function's
+// reserved concurrency. On 120 sensors there is room to spare; on 100 there
+// is exactly one slot per instance. It reports what BENCHMARKS.md records:
+// placements by outcome, sessions per sensor, how many times a full sensor
+// was picked around, and the wall time against the create-rate bound.
+// Each run takes minutes: `make bench-burst` runs it once per size.
+func BenchmarkBurst(b *testing.B) {
+	for _, size := range []struct{ instances, sensors int }{{1000, 120}, {1000, 100}} {
+		b.Run(fmt.Sprintf("%d instances on %d sensors", size.instances, size.sensors), func(b *testing.B) {
+			snap := burstaccount.New(size.instances, size.sensors)
+			r, err := Start(context.Background(), Options{
+				Template: built.Template, Bootstraps: built.Bootstraps, NodeDir: built.NodeDir,
+				Snapshot: snap, Simulator: ec2sim.Options{Throttling: ec2sim.AWSThrottling(), Seed: 1},
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer r.Close()
+			var ids []string
+			for _, res := range snap.Reservations {
+				ids = append(ids, aws.ToString(res.Instances[0].InstanceId))
+			}
+			round := 0
+			for b.Loop() {
+				r.Sim.Reset()
+				placed, err := r.PlaceAll(context.Background(), ids, Placing{Burst: true, Prefix: fmt.Sprintf("burst%d-", round)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				round++
+				s := SummarizeBurst(placed, r.Sim.Snapshot(), *snap.Config, ec2sim.AWSThrottling().Mutating)
+				letters, err := r.DeadLetters()
+				if err != nil {
+					b.Fatal(err)
+				}
+				rePicks, failures := 0, map[string]int{}
+				for _, p := range placed {
+					if p.Outcome == workflow.OutcomeFailed {
+						failures[p.FailedStep+": "+strings.SplitN(p.Reason, ":", 2)[0]]++
+					}
+					for _, e := range p.Execution.Events {
+						if e.Type == "StateFailed" && e.State == workflow.StepCreateSession && slices.Contains(steperr.RePick(), e.Error) {
+							rePicks++
+						}
+					}
+				}
+				twice := 0
+				perSource := map[string]int{}
+				for _, ss := range r.Sim.Sessions() {
+					if perSource[aws.ToString(ss.NetworkInterfaceId)]++; perSource[aws.ToString(ss.NetworkInterfaceId)] == 2 {
+						twice++
+					}
+				}
+				b.ReportMetric(float64(s.Created), "placed")
+				b.ReportMetric(float64(twice), "duplicates")
+				b.ReportMetric(float64(s.Failed), "failed")
+				b.ReportMetric(float64(len(letters)), "dead-lettered")
+				b.ReportMetric(float64(rePicks), "re-picks")
+				b.ReportMetric(s.Wall.Seconds()/s.Bound.Seconds(), "x-create-bound")
+				b.Logf("%s\n  interfaces with two sessions: %d\n  re-picks (SensorFull caught back to PickLeastLoaded): %d\n  dead-lettered: %d, by step and error: %v\n  EC2 calls: %v\n  EC2 calls throttled: %v\n  Lambda invocations refused (429): %v",
+					strings.Join(s.Lines(), "\n"), twice, rePicks, len(letters), failures, r.Sim.Calls(), r.Sim.Throttled(), r.Host.Throttles())
+			}
+		})
 	}
 }
