@@ -23,7 +23,9 @@ type API interface {
 	ec2.DescribeTrafficMirrorTargetsAPIClient
 	ec2.DescribeTrafficMirrorSessionsAPIClient
 	ec2.GetManagedPrefixListEntriesAPIClient
+	ec2.DescribeVpcEndpointsAPIClient
 	CreateTrafficMirrorSession(ctx context.Context, params *ec2.CreateTrafficMirrorSessionInput, optFns ...func(*ec2.Options)) (*ec2.CreateTrafficMirrorSessionOutput, error)
+	DeleteTrafficMirrorSession(ctx context.Context, params *ec2.DeleteTrafficMirrorSessionInput, optFns ...func(*ec2.Options)) (*ec2.DeleteTrafficMirrorSessionOutput, error)
 }
 
 var _ API = (*ec2.Client)(nil)
@@ -74,136 +76,108 @@ func InChunks[T any](values []string, size int, describe func(chunk []string) ([
 	return out, nil
 }
 
-// InstancesAsList returns every instance the query matches, across reservations and pages.
-func InstancesAsList(ctx context.Context, api ec2.DescribeInstancesAPIClient, in *ec2.DescribeInstancesInput) ([]ec2types.Instance, error) {
-	var out []ec2types.Instance
-	p := ec2.NewDescribeInstancesPaginator(api, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+// All walks an SDK paginator, given as its HasMorePages and NextPage
+// methods, and returns the items of every page in order; what names the
+// resources for the error. It is the one loop every ...AsList helper runs,
+// for any service's paginator (Opt is that service's Options).
+func All[Out, Opt, T any](ctx context.Context, more func() bool, next func(context.Context, ...func(*Opt)) (*Out, error), what string, items func(*Out) []T) ([]T, error) {
+	var out []T
+	for more() {
+		page, err := next(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("describing instances: %w", err)
+			return nil, fmt.Errorf("describing %s: %w", what, err)
 		}
-		for _, r := range page.Reservations {
-			out = append(out, r.Instances...)
-		}
+		out = append(out, items(page)...)
 	}
 	return out, nil
+}
+
+// InstancesAsList returns every instance the query matches, across reservations and pages.
+func InstancesAsList(ctx context.Context, api ec2.DescribeInstancesAPIClient, in *ec2.DescribeInstancesInput) ([]ec2types.Instance, error) {
+	p := ec2.NewDescribeInstancesPaginator(api, in)
+	return All(ctx, p.HasMorePages, p.NextPage, "instances", func(o *ec2.DescribeInstancesOutput) []ec2types.Instance {
+		var out []ec2types.Instance
+		for _, r := range o.Reservations {
+			out = append(out, r.Instances...)
+		}
+		return out
+	})
 }
 
 // InstanceTypesAsList returns every instance type the query matches.
 func InstanceTypesAsList(ctx context.Context, api ec2.DescribeInstanceTypesAPIClient, in *ec2.DescribeInstanceTypesInput) ([]ec2types.InstanceTypeInfo, error) {
-	var out []ec2types.InstanceTypeInfo
 	p := ec2.NewDescribeInstanceTypesPaginator(api, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("describing instance types: %w", err)
-		}
-		out = append(out, page.InstanceTypes...)
-	}
-	return out, nil
+	return All(ctx, p.HasMorePages, p.NextPage, "instance types",
+		func(o *ec2.DescribeInstanceTypesOutput) []ec2types.InstanceTypeInfo { return o.InstanceTypes })
 }
 
 // NetworkInterfacesAsList returns every network interface the query matches.
 func NetworkInterfacesAsList(ctx context.Context, api ec2.DescribeNetworkInterfacesAPIClient, in *ec2.DescribeNetworkInterfacesInput) ([]ec2types.NetworkInterface, error) {
-	var out []ec2types.NetworkInterface
 	p := ec2.NewDescribeNetworkInterfacesPaginator(api, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("describing network interfaces: %w", err)
-		}
-		out = append(out, page.NetworkInterfaces...)
-	}
-	return out, nil
+	return All(ctx, p.HasMorePages, p.NextPage, "network interfaces",
+		func(o *ec2.DescribeNetworkInterfacesOutput) []ec2types.NetworkInterface { return o.NetworkInterfaces })
 }
 
 // SecurityGroupsAsList returns every security group the query matches.
 func SecurityGroupsAsList(ctx context.Context, api ec2.DescribeSecurityGroupsAPIClient, in *ec2.DescribeSecurityGroupsInput) ([]ec2types.SecurityGroup, error) {
-	var out []ec2types.SecurityGroup
 	p := ec2.NewDescribeSecurityGroupsPaginator(api, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("describing security groups: %w", err)
-		}
-		out = append(out, page.SecurityGroups...)
-	}
-	return out, nil
+	return All(ctx, p.HasMorePages, p.NextPage, "security groups",
+		func(o *ec2.DescribeSecurityGroupsOutput) []ec2types.SecurityGroup { return o.SecurityGroups })
 }
 
 // NetworkAclsAsList returns every network ACL the query matches.
 func NetworkAclsAsList(ctx context.Context, api ec2.DescribeNetworkAclsAPIClient, in *ec2.DescribeNetworkAclsInput) ([]ec2types.NetworkAcl, error) {
-	var out []ec2types.NetworkAcl
 	p := ec2.NewDescribeNetworkAclsPaginator(api, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("describing network ACLs: %w", err)
-		}
-		out = append(out, page.NetworkAcls...)
-	}
-	return out, nil
+	return All(ctx, p.HasMorePages, p.NextPage, "network ACLs",
+		func(o *ec2.DescribeNetworkAclsOutput) []ec2types.NetworkAcl { return o.NetworkAcls })
 }
 
 // SubnetsAsList returns every subnet the query matches.
 func SubnetsAsList(ctx context.Context, api ec2.DescribeSubnetsAPIClient, in *ec2.DescribeSubnetsInput) ([]ec2types.Subnet, error) {
-	var out []ec2types.Subnet
 	p := ec2.NewDescribeSubnetsPaginator(api, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("describing subnets: %w", err)
-		}
-		out = append(out, page.Subnets...)
-	}
-	return out, nil
+	return All(ctx, p.HasMorePages, p.NextPage, "subnets",
+		func(o *ec2.DescribeSubnetsOutput) []ec2types.Subnet { return o.Subnets })
 }
 
 // TrafficMirrorTargetsAsList returns every traffic mirror target the query matches.
 func TrafficMirrorTargetsAsList(ctx context.Context, api ec2.DescribeTrafficMirrorTargetsAPIClient, in *ec2.DescribeTrafficMirrorTargetsInput) ([]ec2types.TrafficMirrorTarget, error) {
-	var out []ec2types.TrafficMirrorTarget
 	p := ec2.NewDescribeTrafficMirrorTargetsPaginator(api, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("describing traffic mirror targets: %w", err)
-		}
-		out = append(out, page.TrafficMirrorTargets...)
-	}
-	return out, nil
+	return All(ctx, p.HasMorePages, p.NextPage, "traffic mirror targets",
+		func(o *ec2.DescribeTrafficMirrorTargetsOutput) []ec2types.TrafficMirrorTarget {
+			return o.TrafficMirrorTargets
+		})
 }
 
 // TrafficMirrorSessionsAsList returns every traffic mirror session the query matches.
 func TrafficMirrorSessionsAsList(ctx context.Context, api ec2.DescribeTrafficMirrorSessionsAPIClient, in *ec2.DescribeTrafficMirrorSessionsInput) ([]ec2types.TrafficMirrorSession, error) {
-	var out []ec2types.TrafficMirrorSession
 	p := ec2.NewDescribeTrafficMirrorSessionsPaginator(api, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("describing traffic mirror sessions: %w", err)
-		}
-		out = append(out, page.TrafficMirrorSessions...)
-	}
-	return out, nil
+	return All(ctx, p.HasMorePages, p.NextPage, "traffic mirror sessions",
+		func(o *ec2.DescribeTrafficMirrorSessionsOutput) []ec2types.TrafficMirrorSession {
+			return o.TrafficMirrorSessions
+		})
+}
+
+// VPCEndpointsAsList returns every VPC endpoint the query matches: the
+// Gateway Load Balancer endpoints that traffic mirror targets point at.
+func VPCEndpointsAsList(ctx context.Context, api ec2.DescribeVpcEndpointsAPIClient, in *ec2.DescribeVpcEndpointsInput) ([]ec2types.VpcEndpoint, error) {
+	p := ec2.NewDescribeVpcEndpointsPaginator(api, in)
+	return All(ctx, p.HasMorePages, p.NextPage, "VPC endpoints",
+		func(o *ec2.DescribeVpcEndpointsOutput) []ec2types.VpcEndpoint { return o.VpcEndpoints })
 }
 
 // PrefixListCIDRsAsList returns the CIDRs of one managed prefix list.
 // EC2 has no batch form of GetManagedPrefixListEntries, so callers call it
 // once per prefix list that a rule actually names.
 func PrefixListCIDRsAsList(ctx context.Context, api ec2.GetManagedPrefixListEntriesAPIClient, prefixListID string) ([]string, error) {
-	var out []string
 	p := ec2.NewGetManagedPrefixListEntriesPaginator(api, &ec2.GetManagedPrefixListEntriesInput{PrefixListId: &prefixListID})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("getting entries of prefix list %s: %w", prefixListID, err)
-		}
-		for _, e := range page.Entries {
-			if e.Cidr != nil {
-				out = append(out, *e.Cidr)
+	return All(ctx, p.HasMorePages, p.NextPage,
+		"the entries of prefix list "+prefixListID, func(o *ec2.GetManagedPrefixListEntriesOutput) []string {
+			var out []string
+			for _, e := range o.Entries {
+				if e.Cidr != nil {
+					out = append(out, *e.Cidr)
+				}
 			}
-		}
-	}
-	return out, nil
+			return out
+		})
 }

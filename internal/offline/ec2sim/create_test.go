@@ -375,3 +375,36 @@ func TestConcurrentCreates(t *testing.T) {
 		t.Errorf("sensor-b has %d sessions, want 10 (its source limit)", onB)
 	}
 }
+
+// TestDeleteSession checks DeleteTrafficMirrorSession: the session is gone
+// from every Describe, its source's session number and quota are free
+// again, an unknown id is NotFound, and DryRun deletes nothing.
+func TestDeleteSession(t *testing.T) {
+	sim := ec2sim.New(load(t, "three-zones.json"), ec2sim.Options{})
+	client := start(t, sim)
+	ctx := context.Background()
+	out, err := client.CreateTrafficMirrorSession(ctx, createInput(app0, sensor1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.TrafficMirrorSession.TrafficMirrorSessionId
+	if _, err := client.DeleteTrafficMirrorSession(ctx, &ec2.DeleteTrafficMirrorSessionInput{TrafficMirrorSessionId: id, DryRun: ptr(true)}); code(t, err) != awserr.DryRunOperation {
+		t.Fatalf("dry run: %v, want DryRunOperation", err)
+	}
+	if n := len(sim.Sessions()); n != 5 {
+		t.Fatalf("a dry run deleted a session: %d left of 5", n)
+	}
+	if _, err := client.DeleteTrafficMirrorSession(ctx, &ec2.DeleteTrafficMirrorSessionInput{TrafficMirrorSessionId: id}); err != nil {
+		t.Fatalf("deleting %s: %v", *id, err)
+	}
+	left, err := ec2api.TrafficMirrorSessionsAsList(ctx, client, &ec2.DescribeTrafficMirrorSessionsInput{Filters: []ec2types.Filter{ec2api.Filter("network-interface-id", app0)}})
+	if err != nil || len(left) != 0 {
+		t.Errorf("after the delete %s has %d sessions (%v), want none", app0, len(left), err)
+	}
+	if _, err := client.CreateTrafficMirrorSession(ctx, createInput(app0, sensor2, 1)); err != nil {
+		t.Errorf("session number 1 on %s after its session was deleted: %v, want it free again", app0, err)
+	}
+	if _, err := client.DeleteTrafficMirrorSession(ctx, &ec2.DeleteTrafficMirrorSessionInput{TrafficMirrorSessionId: id}); code(t, err) != awserr.InvalidTrafficMirrorSessionID {
+		t.Errorf("deleting %s again: %v, want %s", *id, err, awserr.InvalidTrafficMirrorSessionID)
+	}
+}

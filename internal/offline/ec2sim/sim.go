@@ -131,6 +131,7 @@ var handlers = map[string]handler{
 	"GetManagedPrefixListEntries":   (*Sim).getManagedPrefixListEntries,
 	"DescribeVpcEndpoints":          (*Sim).describeVPCEndpoints,
 	"CreateTrafficMirrorSession":    (*Sim).createTrafficMirrorSession,
+	"DeleteTrafficMirrorSession":    (*Sim).deleteTrafficMirrorSession,
 	"CreateTags":                    (*Sim).createTags,
 }
 

@@ -39,7 +39,7 @@ type bucket struct {
 }
 
 // mutating lists the actions EC2 counts against the mutating bucket.
-var mutating = map[string]bool{"CreateTrafficMirrorSession": true}
+var mutating = map[string]bool{"CreateTrafficMirrorSession": true, "DeleteTrafficMirrorSession": true}
 
 // take spends one token of action's bucket, reporting false when it is empty.
 func (s *Sim) take(action string) bool {

@@ -95,6 +95,9 @@ var xmlNames = map[string]map[string]xmlName{
 		"DefaultUdpStreamTimeout":      {"defaultUdpStreamTimeout", ""},
 		"DefaultUdpTimeout":            {"defaultUdpTimeout", ""},
 	},
+	"DeleteTrafficMirrorSessionOutput": {
+		"TrafficMirrorSessionId": {"trafficMirrorSessionId", ""},
+	},
 	"DescribeInstanceTypesOutput": {
 		"InstanceTypes": {"instanceTypeSet", "item"},
 		"NextToken":     {"nextToken", ""},

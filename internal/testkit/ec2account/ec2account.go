@@ -1,6 +1,7 @@
 // Package ec2account gives a test an EC2 account to run against: the EC2
-// simulator seeded from a snapshot, served on loopback, and a real
-// *ec2.Client pointed at it. The simulator is the project's one model of
+// simulator seeded from a snapshot, served on loopback with the ELBv2 model
+// of the same account, and real *ec2.Client and *elasticloadbalancingv2.Client
+// pointed at it. The simulator is the project's one model of
 // EC2, so a step test judged here is judged by the real SDK's serializers
 // and deserializers, as the deployed Lambda is.
 package ec2account
@@ -16,8 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
+	"github.com/mirrorflow/mirrorflow/internal/offline/elbv2sim"
 	"github.com/mirrorflow/mirrorflow/internal/snapshot"
 	"github.com/mirrorflow/mirrorflow/internal/testkit/sdktest"
 )
@@ -31,6 +34,9 @@ type Account struct {
 	// off: an injected throttle or fault reaches the caller on the first
 	// answer, and every call a test counts is one request.
 	Client *ec2.Client
+	// ELBv2 is a real Elastic Load Balancing client of the same account,
+	// likewise without retries.
+	ELBv2 *elasticloadbalancingv2.Client
 }
 
 // Start seeds a simulator with snap and opts, with every request recorded,
@@ -40,15 +46,16 @@ func Start(t testing.TB, snap *snapshot.Snapshot, opts ec2sim.Options, optFns ..
 	t.Helper()
 	opts.RecordRequests = true
 	sim := ec2sim.New(snap, opts)
+	both := elbv2sim.New(sim)
 	ctx, cancel := context.WithCancel(context.Background())
-	endpoint, err := sim.Start(ctx)
+	endpoint, err := both.Start(ctx)
 	if err != nil {
 		cancel()
 		t.Fatalf("starting the EC2 simulator: %v", err)
 	}
 	t.Cleanup(func() {
 		cancel()
-		if err := sim.Close(); err != nil {
+		if err := both.Close(); err != nil {
 			t.Errorf("closing the EC2 simulator: %v", err)
 		}
 	})
@@ -56,7 +63,11 @@ func Start(t testing.TB, snap *snapshot.Snapshot, opts ec2sim.Options, optFns ..
 		o.RetryMaxAttempts = 1
 		o.HTTPClient = sdktest.HTTPClient()
 	}
-	return &Account{Sim: sim, Client: ec2sim.NewClient(endpoint, append([]func(*ec2.Options){base}, optFns...)...)}
+	lb := elbv2sim.NewClient(endpoint, func(o *elasticloadbalancingv2.Options) {
+		o.RetryMaxAttempts = 1
+		o.HTTPClient = sdktest.HTTPClient()
+	})
+	return &Account{Sim: sim, Client: ec2sim.NewClient(endpoint, append([]func(*ec2.Options){base}, optFns...)...), ELBv2: lb}
 }
 
 // Session returns the account's session id, if it has one.

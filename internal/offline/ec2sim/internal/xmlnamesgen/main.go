@@ -59,6 +59,7 @@ var ec2Roots = []string{
 	"DescribeTrafficMirrorSessionsOutput",
 	"GetManagedPrefixListEntriesOutput",
 	"CreateTrafficMirrorSessionOutput",
+	"DeleteTrafficMirrorSessionOutput",
 	"DescribeVpcEndpointsOutput",
 }
 
