@@ -24,7 +24,8 @@ const (
 
 // Sensor is a candidate traffic mirror target, resolved to where it
 // receives: for an interface target, its interface's zone, subnet, address
-// and groups. Load-balancer targets carry only their ids.
+// and groups. ResolveSensors gives load-balancer targets only their ids;
+// ResolveLoadBalancerSensors adds their zones.
 type Sensor struct {
 	TargetID           string   `json:"targetId"`
 	Type               string   `json:"type"`
@@ -36,6 +37,11 @@ type Sensor struct {
 	SecurityGroupIDs   []string `json:"securityGroupIds,omitempty"`
 	InstanceID         string   `json:"instanceId,omitempty"`
 	InstanceType       string   `json:"instanceType,omitempty"`
+	// Zones lists, sorted, the zones of a target that receives in several
+	// (a Network Load Balancer enabled in more than one), AvailabilityZone
+	// then being empty: the zone step counts such a sensor as same-zone
+	// when the source's zone is any of them.
+	Zones []string `json:"zones,omitempty"`
 	// MaxSources is how many distinct source interfaces the target accepts;
 	// 0 means no limit (load-balancer and GWLB endpoint targets).
 	MaxSources int `json:"maxSources"`

@@ -12,6 +12,14 @@ func TestFilterByZone(t *testing.T) {
 		s.AvailabilityZone, s.SameZone = zone, same
 		return s
 	}
+	inZones := func(s Sensor, zones ...string) Sensor {
+		s.Zones = zones
+		return s
+	}
+	sameZone := func(s Sensor, same bool) Sensor {
+		s.SameZone = same
+		return s
+	}
 	lbNote := func(s Sensor, note string) Sensor {
 		s.SameZone = true
 		s.Notes = []string{note}
@@ -23,6 +31,7 @@ func TestFilterByZone(t *testing.T) {
 		localZoneOnly bool
 		wantKept      []Sensor
 		wantRejected  []Rejection
+		src           func(Source) Source // changes the shared source, when set
 	}{
 		{
 			name:     "sensor in the source's zone is same-zone",
@@ -50,6 +59,37 @@ func TestFilterByZone(t *testing.T) {
 				Reason: "eni-1 in an unknown zone, source eni-src is in us-east-1a (LocalZoneOnly); add a sensor in us-east-1a or turn LocalZoneOnly off"}},
 		},
 		{
+			name:          "Network Load Balancer is same-zone when one of its zones is the source's",
+			sensors:       []Sensor{inZones(lbSensor("tmt-nlb", TargetNetworkLB), zoneB, zoneA)},
+			localZoneOnly: true,
+			wantKept:      []Sensor{sameZone(inZones(lbSensor("tmt-nlb", TargetNetworkLB), zoneB, zoneA), true)},
+		},
+		{
+			name:     "Network Load Balancer none of whose zones is the source's is kept as a fallback without LocalZoneOnly",
+			sensors:  []Sensor{inZones(lbSensor("tmt-nlb", TargetNetworkLB), zoneB, "us-east-1c")},
+			wantKept: []Sensor{inZones(lbSensor("tmt-nlb", TargetNetworkLB), zoneB, "us-east-1c")},
+		},
+		{
+			name:          "LocalZoneOnly rejects a Network Load Balancer none of whose zones is the source's, naming them",
+			sensors:       []Sensor{inZones(lbSensor("tmt-nlb", TargetNetworkLB), zoneB, "us-east-1c", "us-east-1d")},
+			localZoneOnly: true,
+			wantRejected: []Rejection{{TargetID: "tmt-nlb",
+				Reason: "tmt-nlb in us-east-1b, us-east-1c and us-east-1d, source eni-src is in us-east-1a (LocalZoneOnly); add a sensor in us-east-1a or turn LocalZoneOnly off"}},
+		},
+		{
+			name:          "load-balancer target in one zone is judged like an interface",
+			sensors:       []Sensor{inZone(lbSensor("tmt-gwlbe", TargetGatewayLBE), zoneB, false)},
+			localZoneOnly: true,
+			wantRejected: []Rejection{{TargetID: "tmt-gwlbe",
+				Reason: "tmt-gwlbe in us-east-1b, source eni-src is in us-east-1a (LocalZoneOnly); add a sensor in us-east-1a or turn LocalZoneOnly off"}},
+		},
+		{
+			name:     "an unknown zone is not the same zone as another unknown zone",
+			sensors:  []Sensor{inZone(testSensor("tmt-1", "eni-1"), "", true)},
+			wantKept: []Sensor{inZone(testSensor("tmt-1", "eni-1"), "", false)},
+			src:      func(s Source) Source { s.AvailabilityZone = ""; return s },
+		},
+		{
 			name:          "load-balancer target has no zone and counts as same-zone",
 			sensors:       []Sensor{lbSensor("tmt-nlb", TargetNetworkLB)},
 			localZoneOnly: true,
@@ -58,7 +98,11 @@ func TestFilterByZone(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			kept, rejected := FilterByZone(testSource(), tt.sensors, tt.localZoneOnly)
+			src := testSource()
+			if tt.src != nil {
+				src = tt.src(src)
+			}
+			kept, rejected := FilterByZone(src, tt.sensors, tt.localZoneOnly)
 			if diff := cmp.Diff(tt.wantKept, kept, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("kept mismatch (-want +got):\n%s", diff)
 			}
