@@ -53,6 +53,11 @@ demo: synth build-local ## Run the real workflow offline on the example accounts
 	@echo "The same workflow on an account whose only sensor's security group does not admit VXLAN:"
 	@echo
 	$(GO) run ./cmd/mirrorlocal --snapshot testdata/snapshots/sg-blocked.json
+	@echo
+	@echo "The same workflow on an account with three Rules (pci, dmz, main-vpc) and every interface a source"
+	@echo "(Interfaces \"all\"): an instance of several interfaces gets a row per interface, dead letters name it:"
+	@echo
+	$(GO) run ./cmd/mirrorlocal --snapshot testdata/snapshots/scoped.json
 
 GOLANGCI_LINT := $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 

@@ -14,11 +14,50 @@
 // else of the definition is changed. --print-definition writes the definition
 // as it would be run to stdout and exits, so that change can be checked.
 import './polyfill.mjs';
-import { readFileSync, appendFileSync } from 'node:fs';
+import { readFileSync, appendFileSync, writeFileSync, renameSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { randomUUID, createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { StateMachine } from 'aws-local-stepfunctions';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+// The context object inside a Map iteration is the execution's: in AWS,
+// $$.Execution.Input and $$.Execution.StartTime are the execution's input
+// and start time in every state, the Map's iterator included (Step
+// Functions Developer Guide, "Accessing execution data from the Context
+// object in Step Functions"). aws-local-stepfunctions 3.0.0 runs each
+// iteration as a nested state machine whose context sets Execution.Input to
+// the iteration's item and StartTime to the iteration's start, so a
+// dead-letter message sent from inside the Map would carry the interface's
+// payload instead of the input that restarts the placement. The runner
+// loads the engine with the execution's own Execution fields (which it
+// passes in the run's context, below) taking precedence; the patch is
+// checked, so a different engine version fails loudly instead of running
+// unpatched.
+const { StateMachine } = await (async () => {
+  const engine = createRequire(import.meta.url).resolve('aws-local-stepfunctions').replace(/main\.node\.cjs$/, 'main.node.esm.js');
+  const source = readFileSync(engine, 'utf8');
+  const unpatched = `      Execution: {
+        ...options.runOptions?.context?.Execution,
+        Input: input,
+        StartTime: (/* @__PURE__ */ new Date()).toISOString()
+      }`;
+  const patched = `      Execution: {
+        Input: input,
+        StartTime: (/* @__PURE__ */ new Date()).toISOString(),
+        ...options.runOptions?.context?.Execution
+      }`;
+  if (source.split(unpatched).length !== 2) {
+    throw new Error(`sfn-runner: ${engine} is not the aws-local-stepfunctions 3.0.0 this runner patches (its Execution context differs)`);
+  }
+  // Beside the original, so its own imports resolve; written under another
+  // name and renamed, so runners starting together never read a half-written copy.
+  const copy = join(dirname(engine), 'main.node.mirrorflow.mjs');
+  writeFileSync(`${copy}.${process.pid}`, source.replace(unpatched, patched));
+  renameSync(`${copy}.${process.pid}`, copy);
+  return import(pathToFileURL(copy).href);
+})();
 
 const { values: args } = parseArgs({
   options: {
@@ -57,13 +96,11 @@ const nodeMaxTimerSeconds = Math.floor((2 ** 31 - 1) / 1000);
 // the states of its Parallel branches and Map iterators. An explicit timeout
 // is kept as it is.
 function taskTimeoutDefaults(states) {
-  for (const state of Object.values(states ?? {})) {
+  eachState(states, (_, state) => {
     if (state.Type === 'Task' && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
       state.TimeoutSeconds = Math.min(awsTaskTimeoutSeconds, nodeMaxTimerSeconds);
     }
-    for (const branch of state.Branches ?? []) taskTimeoutDefaults(branch.States);
-    taskTimeoutDefaults((state.ItemProcessor ?? state.Iterator)?.States);
-  }
+  });
 }
 
 const definition = JSON.parse(readFileSync(args.definition, 'utf8'));
@@ -117,11 +154,23 @@ function named(name, message) {
   return err;
 }
 
+// eachState calls fn with every state of states and of its Parallel
+// branches and Map iterators: aws-local-stepfunctions takes its overrides
+// by state name for nested states too, and Step Functions keeps state names
+// unique across a definition.
+function eachState(states, fn) {
+  for (const [name, state] of Object.entries(states ?? {})) {
+    fn(name, state);
+    for (const branch of state.Branches ?? []) eachState(branch.States, fn);
+    eachState((state.ItemProcessor ?? state.Iterator)?.States, fn);
+  }
+}
+
 // Local handlers for every Task state, by the service integration it names.
 function localHandlers(states) {
   const handlers = {};
-  for (const [name, state] of Object.entries(states)) {
-    if (state.Type !== 'Task') continue;
+  eachState(states, (name, state) => {
+    if (state.Type !== 'Task') return;
     const resource = state.Resource;
     if (resource === 'arn:aws:states:::lambda:invoke') {
       handlers[name] = async (params) => {
@@ -140,16 +189,16 @@ function localHandlers(states) {
     } else {
       throw new Error(`sfn-runner: state ${name} uses ${resource}, which has no local handler`);
     }
-  }
+  });
   return handlers;
 }
 
 function retryOverrides(states, ms) {
   if (ms === '') return {};
   const overrides = {};
-  for (const [name, state] of Object.entries(states)) {
+  eachState(states, (name, state) => {
     if (state.Retry) overrides[name] = state.Retry.map(() => Number(ms));
-  }
+  });
   return overrides;
 }
 
@@ -175,7 +224,12 @@ async function execute(request) {
       if (event.state) {
         e.state = event.state.name;
         e.stateType = event.state.type;
-        if (event.type === 'StateExited' && event.state.type === 'Task') e.output = event.state.output;
+        // A Task's input says which source interface it places.
+        if (event.type === 'StateEntered' && event.state.type === 'Task') e.input = event.state.input;
+        // Tasks' outputs carry each step's report; the Map's, what became of
+        // every interface; a Pass state's, a failed interface's error
+        // (InterfaceFailed) and the execution's summary, as AWS's history has them.
+        if (event.type === 'StateExited' && ['Task', 'Map', 'Pass'].includes(event.state.type)) e.output = event.state.output;
       }
       if (event.Error !== undefined) {
         e.error = event.Error;

@@ -26,23 +26,70 @@ import (
 )
 
 // Names of the states that are not workflow steps. mirrorctl and the
-// console show them, so they say how the placement ended.
+// console show them, so they say how the placement ended. State names are
+// unique across the whole definition, the Map's iterator included.
 const (
-	// StateOutcome is the Choice after CheckExistingSession.
-	StateOutcome = "NeedsSession"
-	// StateAlreadyMirrored ends an execution whose instance already has a session.
-	StateAlreadyMirrored = "AlreadyMirrored"
-	// StateNothingToMirror ends an execution whose instance must not be mirrored (a sensor, say).
+	// StateInstanceOutcome is the Choice after CheckExistingSession: an
+	// instance that is gone, a sensor or opted out has nothing to place.
+	StateInstanceOutcome = "NeedsPlacement"
+	// StateNothingToMirror ends an execution whose instance must not be mirrored.
 	StateNothingToMirror = "NothingToMirror"
-	// StateMirrored ends an execution that created a session.
+	// StatePlaceEachInterface is the Map that places the source interfaces,
+	// one at a time, each on its own path in the console.
+	StatePlaceEachInterface = "PlaceEachInterface"
+	// StateOutcome is the iterator's first state: the Choice that ends an
+	// interface's placement when CheckExistingSession decided it.
+	StateOutcome = "NeedsSession"
+	// StateAlreadyMirrored ends an interface already mirrored.
+	StateAlreadyMirrored = "AlreadyMirrored"
+	// StateInterfaceSkipped ends an interface with nothing to do (out of
+	// scope, or not a source EC2 can mirror).
+	StateInterfaceSkipped = "InterfaceSkipped"
+	// StateInterfaceRejected builds the dead-letter message of an interface
+	// CheckExistingSession failed (workflow.ErrorNoRoomOnSource).
+	StateInterfaceRejected = "InterfaceRejected"
+	// StateMirrored ends an interface whose session was created.
 	StateMirrored = "Mirrored"
 	// StateSessionOutcome is the Choice after CreateSession: the instance may
 	// have gone while it was being placed.
 	StateSessionOutcome = "SessionOutcome"
-	// StateSendToDeadLetterQueue is the one SQS Task every failure passes through.
+	// StateInstanceGone ends an interface whose instance was terminated while it was placed.
+	StateInstanceGone = "InstanceGone"
+	// StateSendInterfaceToDeadLetterQueue is the SQS Task every failed
+	// interface passes through, inside the Map.
+	StateSendInterfaceToDeadLetterQueue = "SendInterfaceToDeadLetterQueue"
+	// StateInterfaceFailed ends a failed interface's iteration with outcome
+	// failed, so the other interfaces are still placed.
+	StateInterfaceFailed = "InterfaceFailed"
+	// StateSummarize reads the Map's outcomes: did any interface fail, is
+	// any mirrored?
+	StateSummarize = "SummarizeInterfaces"
+	// StatePlacementOutcome is the Choice on those answers.
+	StatePlacementOutcome = "PlacementOutcome"
+	// StateDescribeFailedInterfaces names the failed interfaces in the
+	// execution's cause, before PlacementFailed.
+	StateDescribeFailedInterfaces = "DescribeFailedInterfaces"
+	// StatePlaced ends an execution none of whose interfaces failed and at
+	// least one of which is mirrored; one whose interfaces all had nothing to
+	// do ends at NothingToMirror.
+	StatePlaced = "Placed"
+	// StateSendToDeadLetterQueue sends the message of a failure of the
+	// instance as a whole (CheckExistingSession's).
 	StateSendToDeadLetterQueue = "SendToDeadLetterQueue"
-	// StatePlacementFailed fails the execution with the dead-letter message's error and cause.
+	// StatePlacementFailed fails the execution: with the error and cause of
+	// CheckExistingSession's failure, or InterfaceErrorName when interfaces failed.
 	StatePlacementFailed = "PlacementFailed"
+)
+
+// InterfaceErrorName is the execution's error when one or more source
+// interfaces could not be placed.
+const InterfaceErrorName = workflow.ErrorInterfacePlacementFailed
+
+// InterfacesPath is where the instance's source interfaces are, for the
+// Map, and PlacedPath where the Map puts what became of them.
+const (
+	InterfacesPath = "$.interfaces"
+	PlacedPath     = "$.placed"
 )
 
 // FailureResultPath is where a Task's Catch puts the caught error
@@ -184,54 +231,62 @@ func New(scope constructs.Construct, id string, props Props) (sfn.StateMachine, 
 	// cannot collide with the stack's other constructs.
 	c := constructs.NewConstruct(scope, jsii.String(id))
 
-	deadLetter := deadLetterPath(c, props.DeadLetterQueue)
+	failed := placementFailed(c)
+	check := stepTask(c, workflow.Steps[0], props.Functions[workflow.StepCheckExistingSession], true)
+	check.AddCatch(failedState(c, workflow.Steps[0], true).Next(deadLetterPath(c, props.DeadLetterQueue, failed)), catchAll(FailureResultPath))
 
-	invoke := make(map[string]tasks.LambdaInvoke, len(workflow.Steps))
-	for i, step := range workflow.Steps {
-		invoke[step.Name] = stepTask(c, step, props.Functions[step.Name], i == 0, deadLetter)
-	}
-
-	outcome := sfn.NewChoice(c, jsii.String(StateOutcome), &sfn.ChoiceProps{
-		Comment: jsii.String("Ends the placement when CheckExistingSession found nothing to do."),
+	placeEach := sfn.NewMap(c, jsii.String(StatePlaceEachInterface), &sfn.MapProps{
+		Comment:   jsii.String("Places each source interface in turn; a failed one goes to the dead-letter queue and the others are still placed."),
+		ItemsPath: jsii.String(InterfacesPath),
+		// One at a time: an instance's interfaces are few, and one after
+		// another each sees the sessions the previous ones made.
+		MaxConcurrency: jsii.Number(1),
+		ResultSelector: &map[string]interface{}{
+			"interfaces": sfn.JsonPath_EntirePayload(),
+			"outcomes":   sfn.JsonPath_StringAt(jsii.String("$[*].outcome")),
+		},
+		ResultPath: jsii.String(PlacedPath),
 	})
-	nothingToMirror := sfn.NewSucceed(c, jsii.String(StateNothingToMirror), &sfn.SucceedProps{
-		Comment: jsii.String("The instance is not to be mirrored: it is a sensor, has no interface to mirror, or is no longer running."),
+	placeEach.ItemProcessor(interfaceChain(c, props), nil)
+
+	outcomes := sfn.JsonPath_StringAt(jsii.String(PlacedPath + ".outcomes"))
+	summarize := sfn.NewPass(c, jsii.String(StateSummarize), &sfn.PassProps{
+		Comment: jsii.String("Reads whether any source interface failed (each failed one is in the dead-letter queue already) and whether any is mirrored."),
+		Parameters: &map[string]interface{}{
+			"instanceId":  sfn.JsonPath_StringAt(jsii.String("$.instanceId")),
+			"executionId": sfn.JsonPath_ExecutionId(),
+			"interfaces":  sfn.JsonPath_StringAt(jsii.String(PlacedPath + ".interfaces")),
+			"anyFailed":   sfn.JsonPath_ArrayContains(outcomes, jsii.String(string(workflow.OutcomeFailed))),
+			"anyCreated":  sfn.JsonPath_ArrayContains(outcomes, jsii.String(string(workflow.OutcomeCreated))),
+			"anyExists":   sfn.JsonPath_ArrayContains(outcomes, jsii.String(string(workflow.OutcomeExists))),
+		},
+	})
+	nothing := sfn.NewSucceed(c, jsii.String(StateNothingToMirror), &sfn.SucceedProps{
+		Comment: jsii.String("Nothing of the instance is to be mirrored: it is gone, not running, a sensor, opted out, or none of its interfaces is in scope."),
+	})
+	outcome := sfn.NewChoice(c, jsii.String(StatePlacementOutcome), &sfn.ChoiceProps{
+		Comment: jsii.String("Fails the execution when any source interface failed, so that it shows as failed."),
 	})
 	outcome.
-		When(outcomeIs(workflow.OutcomeExists), sfn.NewSucceed(c, jsii.String(StateAlreadyMirrored), &sfn.SucceedProps{
-			Comment: jsii.String("The instance's interface is already mirrored."),
+		When(sfn.Condition_BooleanEquals(jsii.String("$.anyFailed"), jsii.Bool(true)), describeFailedInterfaces(c).Next(failed), nil).
+		When(sfn.Condition_Or(
+			sfn.Condition_BooleanEquals(jsii.String("$.anyCreated"), jsii.Bool(true)),
+			sfn.Condition_BooleanEquals(jsii.String("$.anyExists"), jsii.Bool(true)),
+		), sfn.NewSucceed(c, jsii.String(StatePlaced), &sfn.SucceedProps{
+			Comment: jsii.String("Every source interface in scope is mirrored; the others had nothing to do."),
 		}), nil).
-		When(outcomeIs(workflow.OutcomeSkipped), nothingToMirror, nil).
-		Otherwise(invoke[workflow.StepGatherCandidates])
+		Otherwise(nothing)
 
-	invoke[workflow.StepCheckExistingSession].Next(outcome)
-	var chain sfn.INextable = invoke[workflow.StepGatherCandidates]
-	for _, step := range workflow.Steps[2:] {
-		chain.Next(invoke[step.Name])
-		chain = invoke[step.Name]
-	}
-	// A full sensor sends the placement back to pick another: the loop the
-	// console draws from CreateSession to PickLeastLoaded. Catchers are
-	// tried in order, so this one comes before the dead-letter catch-all.
-	invoke[workflow.StepCreateSession].AddCatch(invoke[workflow.StepPickLeastLoaded], &sfn.CatchProps{
-		Errors:     jsii.Strings(steperr.RePick()...),
-		ResultPath: jsii.String(SensorFullResultPath),
-	})
-	invoke[workflow.StepCreateSession].AddCatch(failedState(c, mustStep(workflow.StepCreateSession), false).Next(deadLetter), &sfn.CatchProps{
-		Errors:     jsii.Strings(*sfn.Errors_ALL()),
-		ResultPath: jsii.String(FailureResultPath),
-	})
-	chain.Next(sfn.NewChoice(c, jsii.String(StateSessionOutcome), &sfn.ChoiceProps{
-		Comment: jsii.String("Ends the placement as nothing to do when the instance was terminated while it was being placed."),
+	check.Next(sfn.NewChoice(c, jsii.String(StateInstanceOutcome), &sfn.ChoiceProps{
+		Comment: jsii.String("Ends the placement when the instance as a whole has nothing to mirror."),
 	}).
-		When(outcomeIs(workflow.OutcomeSkipped), nothingToMirror, nil).
-		Otherwise(sfn.NewSucceed(c, jsii.String(StateMirrored), &sfn.SucceedProps{
-			Comment: jsii.String("CreateSession created the session, or found one another execution made meanwhile."),
-		})))
+		When(outcomeIs(workflow.OutcomeSkipped), nothing, nil).
+		Otherwise(placeEach))
+	placeEach.Next(summarize).Next(outcome)
 
 	smProps := &sfn.StateMachineProps{
 		Comment:          jsii.String("Places a VPC Traffic Mirroring session for an instance that started running."),
-		DefinitionBody:   sfn.DefinitionBody_FromChainable(invoke[workflow.StepCheckExistingSession]),
+		DefinitionBody:   sfn.DefinitionBody_FromChainable(check),
 		StateMachineType: sfn.StateMachineType_STANDARD,
 		Logs: &sfn.LogOptions{
 			Destination:          props.LogGroup,
@@ -257,10 +312,67 @@ func outcomeIs(o workflow.Outcome) sfn.Condition {
 	)
 }
 
-// stepTask is step's Lambda Task with its retriers and its Catch. The first
-// step receives the execution input as it came, with the execution id; the
-// others receive the placement payload.
-func stepTask(scope constructs.Construct, step workflow.Step, fn awslambda.IFunction, first bool, deadLetter sfn.IChainable) tasks.LambdaInvoke {
+// interfaceChain is the Map's iterator: one source interface's placement,
+// from the Choice on what CheckExistingSession decided, through the
+// candidate steps, to how it ended. A failure of any step, or an interface
+// CheckExistingSession failed, sends its own dead-letter message and ends
+// the iteration as failed, so that the instance's other interfaces are
+// placed still.
+func interfaceChain(c constructs.Construct, props Props) sfn.IChainable {
+	deadLetter := interfaceDeadLetterPath(c, props.DeadLetterQueue)
+	invoke := make(map[string]tasks.LambdaInvoke, len(workflow.Steps)-1)
+	for _, step := range workflow.Steps[1:] {
+		invoke[step.Name] = stepTask(c, step, props.Functions[step.Name], false)
+	}
+	// A full sensor sends the placement back to pick another: the loop the
+	// console draws from CreateSession to PickLeastLoaded. Catchers are
+	// tried in order, so this one comes before the dead-letter catch-all.
+	invoke[workflow.StepCreateSession].AddCatch(invoke[workflow.StepPickLeastLoaded], &sfn.CatchProps{
+		Errors:     jsii.Strings(steperr.RePick()...),
+		ResultPath: jsii.String(SensorFullResultPath),
+	})
+	for _, step := range workflow.Steps[1:] {
+		invoke[step.Name].AddCatch(failedState(c, step, false).Next(deadLetter), catchAll(FailureResultPath))
+	}
+
+	rejected := sfn.NewPass(c, jsii.String(StateInterfaceRejected), &sfn.PassProps{
+		Comment:    jsii.String("Builds the dead-letter message of an interface CheckExistingSession failed: no room for another session on it."),
+		Parameters: deadLetterMessage(workflow.StepCheckExistingSession, "$.error", "$.reason"),
+	})
+	needs := sfn.NewChoice(c, jsii.String(StateOutcome), &sfn.ChoiceProps{
+		Comment: jsii.String("Ends the interface's placement when CheckExistingSession decided it."),
+	}).
+		When(outcomeIs(workflow.OutcomeExists), sfn.NewSucceed(c, jsii.String(StateAlreadyMirrored), &sfn.SucceedProps{
+			Comment: jsii.String("The interface is already mirrored to a candidate of its rule."),
+		}), nil).
+		When(outcomeIs(workflow.OutcomeSkipped), sfn.NewSucceed(c, jsii.String(StateInterfaceSkipped), &sfn.SucceedProps{
+			Comment: jsii.String("Nothing to do: out of scope, or not a source EC2 can mirror."),
+		}), nil).
+		When(outcomeIs(workflow.OutcomeFailed), rejected.Next(deadLetter), nil).
+		Otherwise(invoke[workflow.StepGatherCandidates])
+
+	var chain sfn.INextable = invoke[workflow.StepGatherCandidates]
+	for _, step := range workflow.Steps[2:] {
+		chain.Next(invoke[step.Name])
+		chain = invoke[step.Name]
+	}
+	chain.Next(sfn.NewChoice(c, jsii.String(StateSessionOutcome), &sfn.ChoiceProps{
+		Comment: jsii.String("Ends the placement as nothing to do when the instance was terminated while it was being placed."),
+	}).
+		When(outcomeIs(workflow.OutcomeSkipped), sfn.NewSucceed(c, jsii.String(StateInstanceGone), &sfn.SucceedProps{
+			Comment: jsii.String("The instance was terminated while it was being placed."),
+		}), nil).
+		Otherwise(sfn.NewSucceed(c, jsii.String(StateMirrored), &sfn.SucceedProps{
+			Comment: jsii.String("CreateSession created the session, or found one another execution made meanwhile."),
+		})))
+	return needs
+}
+
+// stepTask is step's Lambda Task with its retriers. The first step receives
+// the execution input as it came, with the execution id; the others receive
+// one interface's placement payload. Catches are the caller's: their order
+// matters.
+func stepTask(scope constructs.Construct, step workflow.Step, fn awslambda.IFunction, first bool) tasks.LambdaInvoke {
 	payload := sfn.TaskInput_FromJsonPathAt(jsii.String("$"))
 	if first {
 		// workflow.Start
@@ -280,67 +392,121 @@ func stepTask(scope constructs.Construct, step workflow.Step, fn awslambda.IFunc
 	task.AddRetry(TransientRetry.props())
 	task.AddRetry(LambdaThrottlingRetry.props())
 	task.AddRetry(LambdaServiceRetry.props())
-	if step.Name != workflow.StepCreateSession {
-		// CreateSession's catch-all follows its SensorFull catch (New).
-		task.AddCatch(failedState(scope, step, first).Next(deadLetter), &sfn.CatchProps{
-			Errors:     jsii.Strings(*sfn.Errors_ALL()),
-			ResultPath: jsii.String(FailureResultPath),
-		})
-	}
 	return task
+}
+
+// catchAll catches every error, putting it at resultPath beside the input.
+func catchAll(resultPath string) *sfn.CatchProps {
+	return &sfn.CatchProps{Errors: jsii.Strings(*sfn.Errors_ALL()), ResultPath: jsii.String(resultPath)}
 }
 
 // failedState builds step's workflow.DeadLetter from its input, the caught
 // error and the context object. The first step's input is the raw execution
-// input, which has no instanceId to copy; the others' payload always has one.
+// input, which has no instanceId to copy; the others' payload always has
+// one, and the source interface it places.
 func failedState(scope constructs.Construct, step workflow.Step, first bool) sfn.Pass {
-	msg := map[string]interface{}{
-		"step":        step.Name,
-		"executionId": sfn.JsonPath_ExecutionId(),
-		"input":       sfn.JsonPath_ExecutionInput(),
-		"error":       sfn.JsonPath_StringAt(jsii.String(FailureResultPath + ".Error")),
-		"cause":       sfn.JsonPath_StringAt(jsii.String(FailureResultPath + ".Cause")),
-		"startTime":   sfn.JsonPath_ExecutionStartTime(),
-	}
-	if !first {
-		msg["instanceId"] = sfn.JsonPath_StringAt(jsii.String("$.instanceId"))
+	msg := deadLetterMessage(step.Name, FailureResultPath+".Error", FailureResultPath+".Cause")
+	if first {
+		delete(*msg, "instanceId")
+		delete(*msg, "networkInterfaceId")
 	}
 	return sfn.NewPass(scope, jsii.String(FailedState(step.Name)), &sfn.PassProps{
 		Comment:    jsii.String("Builds the dead-letter message for a failure of " + step.Name + "."),
-		Parameters: &msg,
+		Parameters: msg,
 	})
 }
 
-// deadLetterPath is the shared tail of every failure: send the message, then
-// fail the execution with its error and cause. If the send itself fails after
-// its retries, the execution still fails with the original error, which the
-// ExecutionsFailed alarm reports.
-func deadLetterPath(scope constructs.Construct, queue awssqs.IQueue) sfn.IChainable {
-	failed := sfn.NewFail(scope, jsii.String(StatePlacementFailed), &sfn.FailProps{
-		Comment:   jsii.String("The placement could not be made; its dead-letter message says why."),
-		ErrorPath: jsii.String("$.error"),
-		CausePath: jsii.String("$.cause"),
-	})
-	send := tasks.NewSqsSendMessage(scope, jsii.String(StateSendToDeadLetterQueue), &tasks.SqsSendMessageProps{
+// deadLetterMessage is a workflow.DeadLetter for step, its error and cause
+// read at the given paths of the state's input (an interface's payload).
+func deadLetterMessage(step, errorPath, causePath string) *map[string]interface{} {
+	return &map[string]interface{}{
+		"step":               step,
+		"instanceId":         sfn.JsonPath_StringAt(jsii.String("$.instanceId")),
+		"networkInterfaceId": sfn.JsonPath_StringAt(jsii.String("$.source.networkInterfaceId")),
+		"executionId":        sfn.JsonPath_ExecutionId(),
+		"input":              sfn.JsonPath_ExecutionInput(),
+		"error":              sfn.JsonPath_StringAt(jsii.String(errorPath)),
+		"cause":              sfn.JsonPath_StringAt(jsii.String(causePath)),
+		"startTime":          sfn.JsonPath_ExecutionStartTime(),
+	}
+}
+
+// sendToDeadLetterQueue is the SQS Task that sends a workflow.DeadLetter
+// built by the state before it, with its retrier.
+func sendToDeadLetterQueue(scope constructs.Construct, name string, queue awssqs.IQueue) tasks.SqsSendMessage {
+	send := tasks.NewSqsSendMessage(scope, jsii.String(name), &tasks.SqsSendMessageProps{
 		Comment:     jsii.String("Sends the workflow.DeadLetter message, so mirrorctl can list and retry the placement."),
 		Queue:       queue,
 		MessageBody: sfn.TaskInput_FromJsonPathAt(jsii.String("$")),
 		ResultPath:  sfn.JsonPath_DISCARD(),
 	})
 	send.AddRetry(DeadLetterRetry.props())
-	send.AddCatch(failed, &sfn.CatchProps{
-		Errors:     jsii.Strings(*sfn.Errors_ALL()),
-		ResultPath: jsii.String(DeadLetterFailureResultPath),
-	})
+	return send
+}
+
+// deadLetterPath is the tail of a failure of the instance as a whole: send
+// the message, then fail the execution with its error and cause. If the
+// send itself fails after its retries, the execution still fails with the
+// original error, which the ExecutionsFailed alarm reports.
+func deadLetterPath(scope constructs.Construct, queue awssqs.IQueue, failed sfn.Fail) sfn.IChainable {
+	send := sendToDeadLetterQueue(scope, StateSendToDeadLetterQueue, queue)
+	send.AddCatch(failed, catchAll(DeadLetterFailureResultPath))
 	return send.Next(failed)
 }
 
-// mustStep is the workflow step called name, which the workflow package
-// defines; a missing one is a bug in this package, caught by its tests.
-func mustStep(name string) workflow.Step {
-	s, ok := workflow.StepNamed(name)
-	if !ok {
-		panic("statemachine: workflow has no step " + name)
-	}
-	return s
+// interfaceDeadLetterPath is the tail of a failed interface, inside the
+// Map: send its message, then end the iteration with outcome failed. A send
+// that fails after its retries ends it failed all the same: the execution
+// fails after the Map, and the ExecutionsFailed alarm reports it.
+func interfaceDeadLetterPath(scope constructs.Construct, queue awssqs.IQueue) sfn.IChainable {
+	ended := sfn.NewPass(scope, jsii.String(StateInterfaceFailed), &sfn.PassProps{
+		Comment: jsii.String("Ends the interface's placement as failed; the instance's other interfaces are placed still."),
+		Parameters: &map[string]interface{}{
+			"instanceId":         sfn.JsonPath_StringAt(jsii.String("$.instanceId")),
+			"networkInterfaceId": sfn.JsonPath_StringAt(jsii.String("$.networkInterfaceId")),
+			"outcome":            string(workflow.OutcomeFailed),
+			"failedStep":         sfn.JsonPath_StringAt(jsii.String("$.step")),
+			"error":              sfn.JsonPath_StringAt(jsii.String("$.error")),
+			"cause":              sfn.JsonPath_StringAt(jsii.String("$.cause")),
+			"summary": sfn.JsonPath_Format(jsii.String("{} at {}: {}"),
+				sfn.JsonPath_StringAt(jsii.String("$.networkInterfaceId")), sfn.JsonPath_StringAt(jsii.String("$.step")), sfn.JsonPath_StringAt(jsii.String("$.error"))),
+		},
+	})
+	send := sendToDeadLetterQueue(scope, StateSendInterfaceToDeadLetterQueue, queue)
+	send.AddCatch(ended, catchAll(DeadLetterFailureResultPath))
+	return send.Next(ended)
+}
+
+// FailedInterfacesPath selects, from SummarizeInterfaces' output, the
+// one-line summary of each failed interface ("eni-… at <step>: <error>").
+// It is a JSONPath filter, which InputPath allows (Paths, in Using JSONPath
+// paths); it runs only when some interface failed, so it never selects
+// nothing.
+const FailedInterfacesPath = "$.interfaces[?(@.outcome == 'failed')].summary"
+
+// describeFailedInterfaces gives PlacementFailed the execution's error and
+// a cause that names every failed interface, so the console's execution
+// page and ListExecutions say which without opening the history.
+func describeFailedInterfaces(scope constructs.Construct) sfn.Pass {
+	failedOnes := sfn.JsonPath_EntirePayload()
+	return sfn.NewPass(scope, jsii.String(StateDescribeFailedInterfaces), &sfn.PassProps{
+		Comment:   jsii.String("Names the source interfaces that could not be placed; each is in the dead-letter queue with its reason."),
+		InputPath: jsii.String(FailedInterfacesPath),
+		Parameters: &map[string]interface{}{
+			"error": InterfaceErrorName,
+			"cause": sfn.JsonPath_Format(jsii.String("{} source interface(s) could not be placed, each sent to the dead-letter queue with its reason: {}"),
+				sfn.JsonPath_ArrayLength(failedOnes), sfn.JsonPath_JsonToString(failedOnes)),
+		},
+	})
+}
+
+// placementFailed is the Fail state every failed execution ends in, with
+// the error and cause at $.error and $.cause: a dead-letter message's, or
+// the summary's when interfaces failed.
+func placementFailed(scope constructs.Construct) sfn.Fail {
+	return sfn.NewFail(scope, jsii.String(StatePlacementFailed), &sfn.FailProps{
+		Comment:   jsii.String("The placement could not be made; the dead-letter queue says why."),
+		ErrorPath: jsii.String("$.error"),
+		CausePath: jsii.String("$.cause"),
+	})
 }

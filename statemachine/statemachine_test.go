@@ -30,8 +30,11 @@ import (
 var (
 	// definition is the resolved ASL, as deployed.
 	definition json.RawMessage
-	// asl is definition decoded.
+	// asl is definition decoded, with every state, the Map's iterator's
+	// included, in asl.States.
 	asl stateMachine
+	// top are the definition's own states, outside the Map.
+	top map[string]state
 	// functionARNs maps each step to the ARN of the function built for it.
 	functionARNs = map[string]string{}
 )
@@ -45,19 +48,25 @@ type stateMachine struct {
 }
 
 type state struct {
-	Type       string          `json:"Type"`
-	Resource   string          `json:"Resource"`
-	Parameters map[string]any  `json:"Parameters"`
-	OutputPath *string         `json:"OutputPath"`
-	ResultPath json.RawMessage `json:"ResultPath"`
-	Next       string          `json:"Next"`
-	End        bool            `json:"End"`
-	Retry      []retrier       `json:"Retry"`
-	Catch      []catcher       `json:"Catch"`
-	Choices    []any           `json:"Choices"`
-	Default    string          `json:"Default"`
-	ErrorPath  string          `json:"ErrorPath"`
-	CausePath  string          `json:"CausePath"`
+	Type string `json:"Type"`
+	// Map states: the iterator and how the Map reads and writes.
+	ItemProcessor  *stateMachine   `json:"ItemProcessor"`
+	ItemsPath      string          `json:"ItemsPath"`
+	MaxConcurrency int             `json:"MaxConcurrency"`
+	ResultSelector map[string]any  `json:"ResultSelector"`
+	Resource       string          `json:"Resource"`
+	Parameters     map[string]any  `json:"Parameters"`
+	InputPath      string          `json:"InputPath"`
+	OutputPath     *string         `json:"OutputPath"`
+	ResultPath     json.RawMessage `json:"ResultPath"`
+	Next           string          `json:"Next"`
+	End            bool            `json:"End"`
+	Retry          []retrier       `json:"Retry"`
+	Catch          []catcher       `json:"Catch"`
+	Choices        []any           `json:"Choices"`
+	Default        string          `json:"Default"`
+	ErrorPath      string          `json:"ErrorPath"`
+	CausePath      string          `json:"CausePath"`
 }
 
 type retrier struct {
@@ -135,6 +144,29 @@ func synthesize(m *testing.M) (int, error) {
 	if err := json.Unmarshal(definition, &asl); err != nil {
 		return 0, fmt.Errorf("decoding definition: %w", err)
 	}
+	top = asl.States
+	// State names are unique across a definition, the Map's iterator
+	// included, so the tests read every state by name from one map.
+	flat := map[string]state{}
+	var collect func(states map[string]state) error
+	collect = func(states map[string]state) error {
+		for name, st := range states {
+			if _, dup := flat[name]; dup {
+				return fmt.Errorf("state name %s is used twice", name)
+			}
+			flat[name] = st
+			if st.ItemProcessor != nil {
+				if err := collect(st.ItemProcessor.States); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := collect(asl.States); err != nil {
+		return 0, err
+	}
+	asl.States = flat
 	steps, err := tmpl.StepFunctions(template.DefaultEnv)
 	if err != nil {
 		return 0, err
@@ -193,34 +225,119 @@ func TestFirstStepReceivesTheExecutionInputAndID(t *testing.T) {
 	}
 }
 
-func TestChoiceEndsEarlyOnlyForExistsAndSkipped(t *testing.T) {
-	check := asl.States[workflow.StepCheckExistingSession]
-	choice := asl.States[check.Next]
-	if check.Next != statemachine.StateOutcome || choice.Type != "Choice" {
-		t.Fatalf("CheckExistingSession goes to %q (%s), want the Choice %q", check.Next, choice.Type, statemachine.StateOutcome)
+// presentAnd is the Choice rule outcomeIs writes: presence first, since a
+// rule on a missing $.outcome would fail the execution with States.Runtime
+// instead of falling through.
+func presentAnd(outcome, next string) any {
+	return map[string]any{"And": []any{
+		map[string]any{"Variable": "$.outcome", "IsPresent": true},
+		map[string]any{"Variable": "$.outcome", "StringEquals": outcome},
+	}, "Next": next}
+}
+
+func TestAnInstanceWithNothingToMirrorEndsBeforeTheMap(t *testing.T) {
+	check := top[workflow.StepCheckExistingSession]
+	choice := top[check.Next]
+	if check.Next != statemachine.StateInstanceOutcome || choice.Type != "Choice" {
+		t.Fatalf("CheckExistingSession goes to %q (%s), want the Choice %q", check.Next, choice.Type, statemachine.StateInstanceOutcome)
 	}
-	if choice.Default != workflow.StepGatherCandidates {
-		t.Errorf("Choice Default = %q, want %q", choice.Default, workflow.StepGatherCandidates)
-	}
-	// Each rule checks presence first: a rule on a missing $.outcome would
-	// fail the execution with States.Runtime instead of falling through.
-	want := []any{
-		map[string]any{"And": []any{
-			map[string]any{"Variable": "$.outcome", "IsPresent": true},
-			map[string]any{"Variable": "$.outcome", "StringEquals": "exists"},
-		}, "Next": statemachine.StateAlreadyMirrored},
-		map[string]any{"And": []any{
-			map[string]any{"Variable": "$.outcome", "IsPresent": true},
-			map[string]any{"Variable": "$.outcome", "StringEquals": "skipped"},
-		}, "Next": statemachine.StateNothingToMirror},
-	}
-	if diff := cmp.Diff(want, choice.Choices); diff != "" {
+	if diff := cmp.Diff([]any{presentAnd("skipped", statemachine.StateNothingToMirror)}, choice.Choices); diff != "" {
 		t.Errorf("Choices (-want +got):\n%s", diff)
 	}
-	for _, name := range []string{statemachine.StateAlreadyMirrored, statemachine.StateNothingToMirror} {
+	if choice.Default != statemachine.StatePlaceEachInterface || top[choice.Default].Type != "Map" {
+		t.Errorf("Default = %q (%s), want the Map %s", choice.Default, top[choice.Default].Type, statemachine.StatePlaceEachInterface)
+	}
+}
+
+func TestEachSourceInterfaceIsPlacedOnItsOwnPathOneAtATime(t *testing.T) {
+	m := top[statemachine.StatePlaceEachInterface]
+	if m.ItemsPath != statemachine.InterfacesPath || m.MaxConcurrency != 1 {
+		t.Errorf("Map ItemsPath %q MaxConcurrency %d, want %s and 1", m.ItemsPath, m.MaxConcurrency, statemachine.InterfacesPath)
+	}
+	field, _ := reflect.TypeOf(workflow.Instance{}).FieldByName("Interfaces")
+	if "$."+strings.Split(field.Tag.Get("json"), ",")[0] != statemachine.InterfacesPath {
+		t.Errorf("workflow.Instance.Interfaces is not at %s", statemachine.InterfacesPath)
+	}
+	if m.ItemProcessor == nil || m.ItemProcessor.StartAt != statemachine.StateOutcome {
+		t.Fatalf("the Map's iterator starts at %v, want %s", m.ItemProcessor, statemachine.StateOutcome)
+	}
+	for _, step := range workflow.Steps[1:] {
+		if _, ok := m.ItemProcessor.States[step.Name]; !ok {
+			t.Errorf("%s is not in the Map's iterator", step.Name)
+		}
+	}
+	choice := asl.States[statemachine.StateOutcome]
+	want := []any{
+		presentAnd("exists", statemachine.StateAlreadyMirrored),
+		presentAnd("skipped", statemachine.StateInterfaceSkipped),
+		presentAnd("failed", statemachine.StateInterfaceRejected),
+	}
+	if diff := cmp.Diff(want, choice.Choices); diff != "" {
+		t.Errorf("%s Choices (-want +got):\n%s", statemachine.StateOutcome, diff)
+	}
+	if choice.Default != workflow.StepGatherCandidates {
+		t.Errorf("%s Default = %q, want %s", statemachine.StateOutcome, choice.Default, workflow.StepGatherCandidates)
+	}
+	for _, name := range []string{statemachine.StateAlreadyMirrored, statemachine.StateInterfaceSkipped} {
 		if asl.States[name].Type != "Succeed" {
 			t.Errorf("%s is a %s state, want Succeed", name, asl.States[name].Type)
 		}
+	}
+}
+
+func TestAFailedInterfaceFailsTheExecutionAfterTheOthersArePlaced(t *testing.T) {
+	m := top[statemachine.StatePlaceEachInterface]
+	summarize := top[m.Next]
+	if m.Next != statemachine.StateSummarize || summarize.Type != "Pass" {
+		t.Fatalf("the Map goes to %q (%s), want the Pass %s", m.Next, summarize.Type, statemachine.StateSummarize)
+	}
+	if got := summarize.Parameters["anyFailed.$"]; got != "States.ArrayContains($.placed.outcomes, 'failed')" {
+		t.Errorf("%s anyFailed.$ = %v, want States.ArrayContains over the Map's outcomes", statemachine.StateSummarize, got)
+	}
+	if got := m.ResultSelector["outcomes.$"]; got != "$[*].outcome" {
+		t.Errorf("the Map's ResultSelector outcomes.$ = %v, want $[*].outcome", got)
+	}
+	choice := top[summarize.Next]
+	if summarize.Next != statemachine.StatePlacementOutcome || choice.Type != "Choice" {
+		t.Fatalf("%s goes to %q, want the Choice %s", statemachine.StateSummarize, summarize.Next, statemachine.StatePlacementOutcome)
+	}
+	want := []any{
+		map[string]any{"Variable": "$.anyFailed", "BooleanEquals": true, "Next": statemachine.StateDescribeFailedInterfaces},
+		map[string]any{"Or": []any{
+			map[string]any{"Variable": "$.anyCreated", "BooleanEquals": true},
+			map[string]any{"Variable": "$.anyExists", "BooleanEquals": true},
+		}, "Next": statemachine.StatePlaced},
+	}
+	if diff := cmp.Diff(want, choice.Choices); diff != "" {
+		t.Errorf("%s Choices (-want +got):\n%s", statemachine.StatePlacementOutcome, diff)
+	}
+	if top[statemachine.StatePlaced].Type != "Succeed" {
+		t.Errorf("%s is a %s state, want Succeed", statemachine.StatePlaced, top[statemachine.StatePlaced].Type)
+	}
+	// An instance whose interfaces all had nothing to do (out of scope, or
+	// gone while placed) placed nothing, and says so.
+	if choice.Default != statemachine.StateNothingToMirror {
+		t.Errorf("%s Default = %q, want %s", statemachine.StatePlacementOutcome, choice.Default, statemachine.StateNothingToMirror)
+	}
+	describe := top[statemachine.StateDescribeFailedInterfaces]
+	if describe.Type != "Pass" || describe.InputPath != statemachine.FailedInterfacesPath || describe.Next != statemachine.StatePlacementFailed ||
+		describe.Parameters["error"] != statemachine.InterfaceErrorName || describe.Parameters["cause.$"] == nil {
+		t.Errorf("%s = %+v, want a Pass from %s giving %s the error %s and a cause", statemachine.StateDescribeFailedInterfaces, describe,
+			statemachine.FailedInterfacesPath, statemachine.StatePlacementFailed, statemachine.InterfaceErrorName)
+	}
+	// A failed interface ends its iteration as failed instead of failing the Map,
+	// which would stop the interfaces after it.
+	for name, st := range m.ItemProcessor.States {
+		if st.Type == "Fail" {
+			t.Errorf("iterator state %s is a Fail state: it would stop the instance's other interfaces", name)
+		}
+	}
+	ended := asl.States[statemachine.StateInterfaceFailed]
+	if ended.Type != "Pass" || !ended.End || ended.Parameters["outcome"] != "failed" {
+		t.Errorf("%s = %+v, want a Pass ending the iteration with outcome failed", statemachine.StateInterfaceFailed, ended)
+	}
+	if got := ended.Parameters["summary.$"]; got != "States.Format('{} at {}: {}', $.networkInterfaceId, $.step, $.error)" {
+		t.Errorf("%s summary.$ = %v, want the interface, its step and its error for %s", statemachine.StateInterfaceFailed, got, statemachine.StateDescribeFailedInterfaces)
 	}
 }
 
@@ -240,11 +357,7 @@ func TestStepsRunInWorkflowOrderAndEndInMirrored(t *testing.T) {
 		t.Errorf("%s Default = %q, want the Succeed state %s", statemachine.StateSessionOutcome, choice.Default, statemachine.StateMirrored)
 	}
 	// An instance terminated while it was placed ends as nothing to do, not as mirrored.
-	want := []any{map[string]any{"And": []any{
-		map[string]any{"Variable": "$.outcome", "IsPresent": true},
-		map[string]any{"Variable": "$.outcome", "StringEquals": "skipped"},
-	}, "Next": statemachine.StateNothingToMirror}}
-	if diff := cmp.Diff(want, choice.Choices); diff != "" {
+	if diff := cmp.Diff([]any{presentAnd("skipped", statemachine.StateInstanceGone)}, choice.Choices); diff != "" {
 		t.Errorf("%s Choices (-want +got):\n%s", statemachine.StateSessionOutcome, diff)
 	}
 }
@@ -374,62 +487,91 @@ func TestEveryFailureReachesTheDeadLetterQueueThenFails(t *testing.T) {
 			if diff := cmp.Diff(want, catch[len(catch)-1]); diff != "" {
 				t.Fatalf("last Catch (-want +got):\n%s", diff)
 			}
+			// The instance's step sends the execution's message; an interface's
+			// step, inside the Map, its own.
+			send := statemachine.StateSendInterfaceToDeadLetterQueue
+			if i == 0 {
+				send = statemachine.StateSendToDeadLetterQueue
+			}
 			failed := asl.States[statemachine.FailedState(step.Name)]
-			if failed.Type != "Pass" || failed.Next != statemachine.StateSendToDeadLetterQueue {
-				t.Errorf("%s is a %s going to %q, want a Pass going to %s",
-					statemachine.FailedState(step.Name), failed.Type, failed.Next, statemachine.StateSendToDeadLetterQueue)
+			if failed.Type != "Pass" || failed.Next != send {
+				t.Errorf("%s is a %s going to %q, want a Pass going to %s", statemachine.FailedState(step.Name), failed.Type, failed.Next, send)
 			}
 
 			// The Pass state builds exactly a workflow.DeadLetter.
 			msg := map[string]any{
-				"step":          step.Name,
-				"instanceId.$":  "$.instanceId",
-				"executionId.$": "$$.Execution.Id",
-				"input.$":       "$$.Execution.Input",
-				"error.$":       "$.failure.Error",
-				"cause.$":       "$.failure.Cause",
-				"startTime.$":   "$$.Execution.StartTime",
+				"step":                 step.Name,
+				"instanceId.$":         "$.instanceId",
+				"networkInterfaceId.$": "$.source.networkInterfaceId",
+				"executionId.$":        "$$.Execution.Id",
+				"input.$":              "$$.Execution.Input",
+				"error.$":              "$.failure.Error",
+				"cause.$":              "$.failure.Cause",
+				"startTime.$":          "$$.Execution.StartTime",
 			}
 			if i == 0 {
-				// The first step's input is the raw event: no instanceId to copy.
+				// The first step's input is the raw event: no instanceId or interface to copy.
 				delete(msg, "instanceId.$")
+				delete(msg, "networkInterfaceId.$")
 			}
 			if diff := cmp.Diff(msg, failed.Parameters); diff != "" {
 				t.Errorf("dead-letter message (-want +got):\n%s", diff)
 			}
-			for key := range failed.Parameters {
-				if !slices.Contains(deadLetterFields(), strings.TrimSuffix(key, ".$")) {
-					t.Errorf("dead-letter message key %q is not a field of workflow.DeadLetter", key)
-				}
-			}
+			checkDeadLetterFields(t, failed.Parameters)
 		})
 	}
+	t.Run("an interface CheckExistingSession failed has its own message", func(t *testing.T) {
+		rejected := asl.States[statemachine.StateInterfaceRejected]
+		if rejected.Type != "Pass" || rejected.Next != statemachine.StateSendInterfaceToDeadLetterQueue {
+			t.Errorf("%s = %+v, want a Pass going to %s", statemachine.StateInterfaceRejected, rejected, statemachine.StateSendInterfaceToDeadLetterQueue)
+		}
+		if rejected.Parameters["error.$"] != "$.error" || rejected.Parameters["step"] != workflow.StepCheckExistingSession {
+			t.Errorf("%s Parameters = %v, want the payload's error from %s", statemachine.StateInterfaceRejected, rejected.Parameters, workflow.StepCheckExistingSession)
+		}
+		checkDeadLetterFields(t, rejected.Parameters)
+	})
 
-	send := asl.States[statemachine.StateSendToDeadLetterQueue]
-	if send.Resource != "arn:aws:states:::sqs:sendMessage" {
-		t.Errorf("%s Resource = %q, want the SQS SendMessage integration", statemachine.StateSendToDeadLetterQueue, send.Resource)
-	}
-	queueURL := fmt.Sprint(send.Parameters["QueueUrl"])
-	if send.Parameters["MessageBody.$"] != "$" || !strings.HasPrefix(queueURL, template.QueueURL(template.DefaultEnv, "DeadLetters")) {
-		t.Errorf("%s Parameters = %v, want the whole message ($) as the body, to the DeadLetters queue", statemachine.StateSendToDeadLetterQueue, send.Parameters)
-	}
-	if string(send.ResultPath) != "null" {
-		t.Errorf("%s ResultPath = %s, want null so PlacementFailed still sees the message", statemachine.StateSendToDeadLetterQueue, send.ResultPath)
-	}
-	if len(send.Retry) == 0 {
-		t.Errorf("%s has no Retry: one SQS hiccup would lose the message", statemachine.StateSendToDeadLetterQueue)
-	}
-	wantCatch := []catcher{{ErrorEquals: []string{"States.ALL"}, ResultPath: statemachine.DeadLetterFailureResultPath, Next: statemachine.StatePlacementFailed}}
-	if diff := cmp.Diff(wantCatch, send.Catch); diff != "" {
-		t.Errorf("%s Catch (-want +got):\n%s", statemachine.StateSendToDeadLetterQueue, diff)
-	}
-	if send.Next != statemachine.StatePlacementFailed {
-		t.Errorf("%s.Next = %q, want %s", statemachine.StateSendToDeadLetterQueue, send.Next, statemachine.StatePlacementFailed)
+	for _, tc := range []struct{ send, next, catchPath string }{
+		{statemachine.StateSendToDeadLetterQueue, statemachine.StatePlacementFailed, statemachine.DeadLetterFailureResultPath},
+		{statemachine.StateSendInterfaceToDeadLetterQueue, statemachine.StateInterfaceFailed, statemachine.DeadLetterFailureResultPath},
+	} {
+		send := asl.States[tc.send]
+		if send.Resource != "arn:aws:states:::sqs:sendMessage" {
+			t.Errorf("%s Resource = %q, want the SQS SendMessage integration", tc.send, send.Resource)
+		}
+		queueURL := fmt.Sprint(send.Parameters["QueueUrl"])
+		if send.Parameters["MessageBody.$"] != "$" || !strings.HasPrefix(queueURL, template.QueueURL(template.DefaultEnv, "DeadLetters")) {
+			t.Errorf("%s Parameters = %v, want the whole message ($) as the body, to the DeadLetters queue", tc.send, send.Parameters)
+		}
+		if string(send.ResultPath) != "null" {
+			t.Errorf("%s ResultPath = %s, want null so the next state still sees the message", tc.send, send.ResultPath)
+		}
+		if len(send.Retry) == 0 {
+			t.Errorf("%s has no Retry: one SQS hiccup would lose the message", tc.send)
+		}
+		wantCatch := []catcher{{ErrorEquals: []string{"States.ALL"}, ResultPath: tc.catchPath, Next: tc.next}}
+		if diff := cmp.Diff(wantCatch, send.Catch); diff != "" {
+			t.Errorf("%s Catch (-want +got):\n%s", tc.send, diff)
+		}
+		if send.Next != tc.next {
+			t.Errorf("%s.Next = %q, want %s", tc.send, send.Next, tc.next)
+		}
 	}
 
 	fail := asl.States[statemachine.StatePlacementFailed]
 	if fail.Type != "Fail" || fail.ErrorPath != "$.error" || fail.CausePath != "$.cause" {
 		t.Errorf("%s = %+v, want a Fail state with ErrorPath $.error and CausePath $.cause", statemachine.StatePlacementFailed, fail)
+	}
+}
+
+// checkDeadLetterFields fails the test for a message key that is no field
+// of workflow.DeadLetter.
+func checkDeadLetterFields(t *testing.T, params map[string]any) {
+	t.Helper()
+	for key := range params {
+		if !slices.Contains(deadLetterFields(), strings.TrimSuffix(key, ".$")) {
+			t.Errorf("dead-letter message key %q is not a field of workflow.DeadLetter", key)
+		}
 	}
 }
 
@@ -475,7 +617,7 @@ func TestASLValidatorRejectsABrokenDefinition(t *testing.T) {
 	}
 	// A Catch that leads nowhere must not pass, or the test above proves nothing.
 	states := broken["States"].(map[string]any)
-	states[statemachine.FailedState(workflow.StepCreateSession)].(map[string]any)["Next"] = "NoSuchState"
+	states[statemachine.FailedState(workflow.StepCheckExistingSession)].(map[string]any)["Next"] = "NoSuchState"
 	b, err := json.Marshal(broken)
 	if err != nil {
 		t.Fatal(err)

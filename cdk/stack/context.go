@@ -15,7 +15,8 @@ import (
 
 // ContextKey is the cdk.json context key holding the configuration: an
 // object with the snapshot Config keys (FilterId, TargetIds, SensorTag,
-// LocalZoneOnly, SessionNumber).
+// LocalZoneOnly, SessionNumber, ExcludeTag, Interfaces, Rules), validated by
+// config.Parse so that a typo or a bad rule stops the synth.
 const ContextKey = "mirrorflow"
 
 // AssetRootContextKey optionally overrides DefaultAssetRoot, for a synth

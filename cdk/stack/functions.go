@@ -1,12 +1,16 @@
 package stack
 
 import (
+	"encoding/json"
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/mirrorflow/mirrorflow/shared/config"
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
 
@@ -28,11 +32,11 @@ func (s *Stack) functions() {
 		})
 		role := awsiam.NewRole(s.Stack, jsii.String(step.Name+"Role"), &awsiam.RoleProps{
 			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-			Description: jsii.String("Runs mirrorflow's " + step.Name + " step: its EC2 calls and its logs, nothing else."),
+			Description: jsii.String("Runs mirrorflow's " + step.Name + " step: its AWS API calls and its logs, nothing else."),
 		})
 
-		env := map[string]*string{workflow.StepEnvVar: jsii.String(step.Name)}
-		for k, v := range s.props.Config.Env() {
+		env := map[string]*string{}
+		for k, v := range environment(s.props.Config, step) {
 			env[k] = jsii.String(v)
 		}
 		fn := awslambda.NewFunction(s.Stack, jsii.String(step.Name+"Function"), &awslambda.FunctionProps{
@@ -56,4 +60,35 @@ func (s *Stack) functions() {
 		s.Roles[step.Name] = role
 		s.Functions[step.Name] = fn
 	}
+}
+
+// MaxEnvironmentBytes is what Lambda allows a function's environment
+// variables in all: 4 KB ("Lambda quotas"), measured over the variables as
+// one JSON object, as the error Lambda returns past it shows ("exceeded the
+// 4KB limit. String measured: {...}").
+const MaxEnvironmentBytes = 4096
+
+// environment is the variables of step's function: which step it is, and
+// the configuration.
+func environment(cfg config.Config, step workflow.Step) map[string]string {
+	env := cfg.Env()
+	env[workflow.StepEnvVar] = step.Name
+	return env
+}
+
+// checkEnvironment stops the synth when the configuration would not fit in
+// a function's environment, which CloudFormation would otherwise report
+// only at deploy, function by function, with the stack rolling back.
+func checkEnvironment(cfg config.Config) error {
+	for _, step := range workflow.Steps {
+		// Marshal cannot fail on a map of strings.
+		b, _ := json.Marshal(environment(cfg, step))
+		if len(b) > MaxEnvironmentBytes {
+			return fmt.Errorf("checking the Lambda environment: the configuration does not fit: %s's environment variables "+
+				"measure %d bytes as JSON, over the 4 KB (%d bytes) Lambda allows a function; %s holds the whole "+
+				"configuration, so shorten it (fewer or shorter rules, a SensorTag instead of long TargetIds lists)",
+				step.Name, len(b), MaxEnvironmentBytes, config.EnvConfig)
+		}
+	}
+	return nil
 }

@@ -50,23 +50,35 @@ func (s *Stack) suppressions() {
 // for the actions that allow nothing narrower, and the wildcards
 // CreateSession's scoping cannot avoid, each narrowed by a condition.
 func (s *Stack) suppressStepRole(step workflow.Step) {
-	var unscoped []string
+	var unscoped, unscopedELBv2 []string
 	for _, a := range step.EC2Actions {
 		if unscopedActions[a] {
 			unscoped = append(unscoped, "ec2:"+a)
 		}
 	}
+	for _, a := range step.ELBv2Actions {
+		if unscopedELBv2Actions[a] {
+			unscopedELBv2 = append(unscopedELBv2, "elasticloadbalancing:"+a)
+		}
+	}
 	why := "X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) support no resource-level permissions, so IAM requires Resource *"
+	if len(unscopedELBv2) > 0 {
+		why = fmt.Sprintf("%s, which the Service Authorization Reference for Elastic Load Balancing V2 lists with no resource type, and %s",
+			strings.Join(unscopedELBv2, ", "), why)
+	}
 	if len(unscoped) > 0 {
-		why = fmt.Sprintf("%s, which the Service Authorization Reference for Amazon EC2 lists with no resource type, and %s",
-			strings.Join(unscoped, ", "), why)
+		sep := ", and "
+		if len(unscopedELBv2) > 0 {
+			sep = "; "
+		}
+		why = fmt.Sprintf("%s, which the Service Authorization Reference for Amazon EC2 lists with no resource type%s%s",
+			strings.Join(unscoped, ", "), sep, why)
 	}
 	sup := []*cdknag.NagPackSuppression{{
 		Id:        jsii.String("AwsSolutions-IAM5"),
 		Reason:    jsii.String(step.Name + " calls " + why + "."),
 		AppliesTo: &[]interface{}{"Resource::*"},
 	}}
-
 	if step.Name == workflow.StepCreateSession {
 		arn := func(resource string) string {
 			return "Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:" + resource + "/*"
@@ -77,23 +89,31 @@ func (s *Stack) suppressStepRole(step workflow.Step) {
 				Reason: jsii.String("A session's id exists only once it is created, so CreateTrafficMirrorSession and " +
 					"CreateTags name traffic-mirror-session/*; the first requires the request to tag it " +
 					steps.TagManagedBy + "=" + steps.ManagedByValue + " (aws:RequestTag) and the second is allowed only " +
-					"within that create call (ec2:CreateAction = CreateTrafficMirrorSession)."),
+					"within that create call (ec2:CreateAction = CreateTrafficMirrorSession). The stale sessions " +
+					"DeleteTrafficMirrorSession removes are known only at run time; it is allowed only on sessions " +
+					"that carry that tag (aws:ResourceTag), mirrorflow's own."),
 				AppliesTo: &[]interface{}{arn("traffic-mirror-session")},
 			},
 			&cdknag.NagPackSuppression{
 				Id: jsii.String("AwsSolutions-IAM5"),
-				Reason: jsii.String("The source of a session is the primary interface of whichever instance just " +
+				Reason: jsii.String("The source of a session is an interface of whichever instance just " +
 					"started running, known only at run time; the grant is limited to this account and Region and " +
 					"to CreateTrafficMirrorSession, which only copies the interface's traffic to an allowed target."),
 				AppliesTo: &[]interface{}{arn("network-interface")},
 			},
 		)
-		if len(s.props.Config.TargetIDs) == 0 {
+		if tags := sensorTags(s.props.Config.Scopes()); len(tags) > 0 {
+			var names []string
+			for _, t := range tags {
+				for _, v := range t.values {
+					names = append(names, t.key+"="+v)
+				}
+			}
 			sup = append(sup, &cdknag.NagPackSuppression{
 				Id: jsii.String("AwsSolutions-IAM5"),
-				Reason: jsii.String("With no TargetIds configured, the candidate sensors are the targets tagged " +
-					s.props.Config.SensorTag.Key + "=" + s.props.Config.SensorTag.Value + ", which the statement " +
-					"requires with aws:ResourceTag; their ids are not known at deploy time."),
+				Reason: jsii.String("Where the configuration lists no TargetIds (at the top level or in a rule), the " +
+					"candidate sensors are the targets tagged " + strings.Join(names, " or ") + ", which the " +
+					"statements require with aws:ResourceTag; their ids are not known at deploy time."),
 				AppliesTo: &[]interface{}{arn("traffic-mirror-target")},
 			})
 		}

@@ -48,8 +48,9 @@ const BootstrapFile = "bootstrap"
 // Props configure the stack.
 type Props struct {
 	awscdk.StackProps
-	// Config is the deployment configuration the Lambdas receive as
-	// environment variables and the CreateSession role is scoped by.
+	// Config is the deployment configuration the Lambdas receive as an
+	// environment variable (config.EnvConfig) and the CreateSession role is
+	// scoped by, through the scopes of its rules.
 	Config config.Config
 	// AssetRoot holds <step.Dir>/bootstrap for every step; DefaultAssetRoot
 	// when empty. Tests point it at a directory of empty files.
@@ -83,6 +84,9 @@ type Stack struct {
 // `make build` stops the synth with a message that says which.
 func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 	if err := props.Config.Validate(); err != nil {
+		return nil, fmt.Errorf("building stack %s: %w", id, err)
+	}
+	if err := checkEnvironment(props.Config); err != nil {
 		return nil, fmt.Errorf("building stack %s: %w", id, err)
 	}
 	if props.AssetRoot == "" {

@@ -29,7 +29,7 @@ var testConfig = config.Config{
 	FilterID:      "tmf-028da7ec9b76b272f",
 	SensorTag:     config.Tag{Key: "mirrorflow:sensor", Value: "true"},
 	SessionNumber: 1,
-}
+}.WithDefaults()
 
 // targetsConfig names its candidate targets instead.
 var targetsConfig = config.Config{
@@ -37,7 +37,44 @@ var targetsConfig = config.Config{
 	TargetIDs:     []string{"tmt-0123456789abcdef0", "tmt-0fedcba9876543210"},
 	LocalZoneOnly: true,
 	SessionNumber: 7,
-}
+}.WithDefaults()
+
+// rulesConfig has rules with filters and candidates of their own, rules
+// that share a sensor tag key, repeat a target or inherit the top level's.
+var rulesConfig = config.Config{
+	FilterID:      "tmf-028da7ec9b76b272f",
+	SensorTag:     config.Tag{Key: "mirrorflow:sensor", Value: "true"},
+	SessionNumber: 1,
+	Interfaces:    config.InterfacesAll,
+	Rules: []config.Rule{
+		{
+			Name: "pci", Match: config.Match{SubnetIDs: []string{"subnet-0123456789abcdef0"}},
+			FilterID: "tmf-0aaaaaaaaaaaaaaa1", TargetIDs: []string{"tmt-0123456789abcdef0", "tmt-0fedcba9876543210"},
+			LocalZoneOnly: ptr(true),
+		},
+		{
+			Name: "prod", Match: config.Match{Tags: []config.Tag{{Key: "env", Value: "prod"}}},
+			FilterID: "tmf-0bbbbbbbbbbbbbbb2", SensorTag: &config.Tag{Key: "ids", Value: "prod"}, SessionNumber: 2,
+		},
+		{Name: "staging", Match: config.Match{Tags: []config.Tag{{Key: "env", Value: "staging"}}}, SensorTag: &config.Tag{Key: "ids", Value: "staging"}},
+		{Name: "lab", Match: config.Match{VPCIDs: []string{"vpc-0a1b2c3d"}}, TargetIDs: []string{"tmt-0fedcba9876543210"}},
+		{Name: "rest"},
+	},
+}.WithDefaults()
+
+// ownConfig's rules all give their own filter and candidates, so nothing of
+// its top level is used.
+var ownConfig = config.Config{
+	FilterID:      "tmf-028da7ec9b76b272f",
+	SensorTag:     config.Tag{Key: "mirrorflow:sensor", Value: "true"},
+	SessionNumber: 1,
+	Rules: []config.Rule{
+		{Name: "pci", Match: config.Match{SubnetIDs: []string{"subnet-0123456789abcdef0"}}, FilterID: "tmf-0aaaaaaaaaaaaaaa1", TargetIDs: []string{"tmt-0123456789abcdef0"}},
+		{Name: "rest", FilterID: "tmf-0bbbbbbbbbbbbbbb2", TargetIDs: []string{"tmt-0fedcba9876543210"}},
+	},
+}.WithDefaults()
+
+func ptr[T any](v T) *T { return &v }
 
 // Each stack is synthesized once per test binary: a synth costs seconds.
 var (
@@ -46,6 +83,10 @@ var (
 	tagged synthesized
 	// targeted is the stack built from targetsConfig.
 	targeted synthesized
+	// ruled is the stack built from rulesConfig, with AwsSolutionsChecks applied.
+	ruled synthesized
+	// owned is the stack built from ownConfig.
+	owned synthesized
 )
 
 type synthesized struct {
@@ -77,6 +118,12 @@ func setUp(m *testing.M) (int, error) {
 		return 0, err
 	}
 	if targeted, err = synth(targetsConfig, false); err != nil {
+		return 0, err
+	}
+	if ruled, err = synth(rulesConfig, true); err != nil {
+		return 0, err
+	}
+	if owned, err = synth(ownConfig, false); err != nil {
 		return 0, err
 	}
 	return m.Run(), nil
@@ -204,7 +251,7 @@ func TestReservedConcurrencyFromContext(t *testing.T) {
 }
 
 func TestConfigurationReachesEveryFunction(t *testing.T) {
-	for name, s := range map[string]synthesized{"sensor tag": tagged, "target ids": targeted} {
+	for name, s := range map[string]synthesized{"sensor tag": tagged, "target ids": targeted, "rules": ruled} {
 		t.Run(name, func(t *testing.T) {
 			fns, err := s.tmpl.StepFunctions(template.DefaultEnv)
 			if err != nil {
@@ -369,31 +416,39 @@ func TestOutputsAreWhereMirrorctlLooks(t *testing.T) {
 }
 
 // TestEachRoleHoldsExactlyItsStepsEC2Actions reads each function's role and
-// every policy attached to it: the EC2 actions must be exactly those
-// workflow.Steps declares, and the rest only logging and tracing.
+// every policy attached to it: the EC2 and Elastic Load Balancing actions
+// must be exactly those workflow.Steps declares, and the rest only logging
+// and tracing.
 func TestEachRoleHoldsExactlyItsStepsEC2Actions(t *testing.T) {
 	allowedOther := []string{"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 	for _, step := range workflow.Steps {
 		t.Run(step.Name, func(t *testing.T) {
-			var ec2, other []string
+			var ec2, elbv2, other []string
 			for _, st := range roleStatements(t, tagged, step.Name) {
 				if st.Effect != "Allow" {
 					t.Errorf("statement %s has Effect %s", st.Sid, st.Effect)
 				}
 				for _, a := range st.Action {
-					if service, action, _ := strings.Cut(a, ":"); service == "ec2" {
+					switch service, action, _ := strings.Cut(a, ":"); service {
+					case "ec2":
 						ec2 = append(ec2, action)
-					} else {
+					case "elasticloadbalancing":
+						elbv2 = append(elbv2, action)
+					default:
 						other = append(other, a)
 					}
 				}
 			}
-			want := slices.Clone(step.EC2Actions)
-			slices.Sort(want)
-			slices.Sort(ec2)
-			ec2 = slices.Compact(ec2)
-			if diff := cmp.Diff(want, ec2); diff != "" {
-				t.Errorf("EC2 actions of %s's role (-workflow.Steps +role):\n%s", step.Name, diff)
+			for _, c := range []struct {
+				service    string
+				want, role []string
+			}{{"EC2", step.EC2Actions, ec2}, {"Elastic Load Balancing", step.ELBv2Actions, elbv2}} {
+				want := slices.Clone(c.want)
+				slices.Sort(want)
+				got := slices.Compact(slices.Sorted(slices.Values(c.role)))
+				if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("%s actions of %s's role (-workflow.Steps +role):\n%s", c.service, step.Name, diff)
+				}
 			}
 			for _, a := range other {
 				if !slices.Contains(allowedOther, a) {
@@ -404,8 +459,44 @@ func TestEachRoleHoldsExactlyItsStepsEC2Actions(t *testing.T) {
 	}
 }
 
+func TestLoadBalancerReadsHaveEveryResourceAndNothingElse(t *testing.T) {
+	for _, step := range workflow.Steps {
+		if len(step.ELBv2Actions) == 0 {
+			continue
+		}
+		t.Run(step.Name, func(t *testing.T) {
+			var want []string
+			for _, a := range step.ELBv2Actions {
+				want = append(want, "elasticloadbalancing:"+a)
+			}
+			var got []statement
+			for _, st := range roleStatements(t, tagged, step.Name) {
+				if slices.ContainsFunc(st.Action, func(a string) bool { return strings.HasPrefix(a, "elasticloadbalancing:") }) {
+					got = append(got, st)
+				}
+			}
+			wantSts := []statement{{Sid: "ReadELBv2", Effect: "Allow", Action: want, Resource: []string{"*"}}}
+			if diff := cmp.Diff(wantSts, got); diff != "" {
+				t.Errorf("%s's Elastic Load Balancing statements (-want +got):\n%s", step.Name, diff)
+			}
+		})
+	}
+}
+
 func TestCreateSessionIsScopedToTheFilterTheTargetsAndTaggedSessions(t *testing.T) {
 	const arn = "arn:aws:ec2:us-east-1:123456789012:"
+	// common are the statements every configuration gives CreateSession: its
+	// own sessions to create, tag and delete, from any source interface.
+	common := []statement{
+		{Sid: "TagSessionOnCreate", Action: []string{"ec2:CreateTags"}, Resource: []string{arn + "traffic-mirror-session/*"},
+			Condition: map[string]map[string]any{"StringEquals": {"ec2:CreateAction": "CreateTrafficMirrorSession"}}},
+		{Sid: "CreateTaggedSession", Action: []string{"ec2:CreateTrafficMirrorSession"}, Resource: []string{arn + "traffic-mirror-session/*"},
+			Condition: map[string]map[string]any{"StringEquals": {"aws:RequestTag/ManagedBy": "mirrorflow"}}},
+		{Sid: "DeleteOwnSessions", Action: []string{"ec2:DeleteTrafficMirrorSession"}, Resource: []string{arn + "traffic-mirror-session/*"},
+			Condition: map[string]map[string]any{"StringEquals": {"aws:ResourceTag/ManagedBy": "mirrorflow"}}},
+		{Sid: "MirrorAnySourceInterface", Action: []string{"ec2:CreateTrafficMirrorSession"}, Resource: []string{arn + "network-interface/*"}},
+	}
+	create := []string{"ec2:CreateTrafficMirrorSession"}
 	tests := []struct {
 		name string
 		s    synthesized
@@ -415,13 +506,8 @@ func TestCreateSessionIsScopedToTheFilterTheTargetsAndTaggedSessions(t *testing.
 			name: "candidates by sensor tag: any target carrying the tag",
 			s:    tagged,
 			want: []statement{
-				{Sid: "TagSessionOnCreate", Action: []string{"ec2:CreateTags"}, Resource: []string{arn + "traffic-mirror-session/*"},
-					Condition: map[string]map[string]any{"StringEquals": {"ec2:CreateAction": "CreateTrafficMirrorSession"}}},
-				{Sid: "CreateTaggedSession", Action: []string{"ec2:CreateTrafficMirrorSession"}, Resource: []string{arn + "traffic-mirror-session/*"},
-					Condition: map[string]map[string]any{"StringEquals": {"aws:RequestTag/ManagedBy": "mirrorflow"}}},
-				{Sid: "MirrorAnySourceInterface", Action: []string{"ec2:CreateTrafficMirrorSession"}, Resource: []string{arn + "network-interface/*"}},
-				{Sid: "UseConfiguredFilter", Action: []string{"ec2:CreateTrafficMirrorSession"}, Resource: []string{arn + "traffic-mirror-filter/tmf-028da7ec9b76b272f"}},
-				{Sid: "UseSensorTaggedTargets", Action: []string{"ec2:CreateTrafficMirrorSession"}, Resource: []string{arn + "traffic-mirror-target/*"},
+				{Sid: "UseConfiguredFilters", Action: create, Resource: []string{arn + "traffic-mirror-filter/tmf-028da7ec9b76b272f"}},
+				{Sid: "UseSensorTaggedTargets", Action: create, Resource: []string{arn + "traffic-mirror-target/*"},
 					Condition: map[string]map[string]any{"StringEquals": {"aws:ResourceTag/mirrorflow:sensor": "true"}}},
 			},
 		},
@@ -429,13 +515,33 @@ func TestCreateSessionIsScopedToTheFilterTheTargetsAndTaggedSessions(t *testing.
 			name: "candidates by id: those targets exactly",
 			s:    targeted,
 			want: []statement{
-				{Sid: "TagSessionOnCreate", Action: []string{"ec2:CreateTags"}, Resource: []string{arn + "traffic-mirror-session/*"},
-					Condition: map[string]map[string]any{"StringEquals": {"ec2:CreateAction": "CreateTrafficMirrorSession"}}},
-				{Sid: "CreateTaggedSession", Action: []string{"ec2:CreateTrafficMirrorSession"}, Resource: []string{arn + "traffic-mirror-session/*"},
-					Condition: map[string]map[string]any{"StringEquals": {"aws:RequestTag/ManagedBy": "mirrorflow"}}},
-				{Sid: "MirrorAnySourceInterface", Action: []string{"ec2:CreateTrafficMirrorSession"}, Resource: []string{arn + "network-interface/*"}},
-				{Sid: "UseConfiguredFilter", Action: []string{"ec2:CreateTrafficMirrorSession"}, Resource: []string{arn + "traffic-mirror-filter/tmf-028da7ec9b76b272f"}},
-				{Sid: "UseConfiguredTargets", Action: []string{"ec2:CreateTrafficMirrorSession"}, Resource: []string{
+				{Sid: "UseConfiguredFilters", Action: create, Resource: []string{arn + "traffic-mirror-filter/tmf-028da7ec9b76b272f"}},
+				{Sid: "UseConfiguredTargets", Action: create, Resource: []string{
+					arn + "traffic-mirror-target/tmt-0123456789abcdef0", arn + "traffic-mirror-target/tmt-0fedcba9876543210"}},
+			},
+		},
+		{
+			name: "rules: every rule's filter and candidates, the top level's for the rules that inherit them, each once",
+			s:    ruled,
+			want: []statement{
+				{Sid: "UseConfiguredFilters", Action: create, Resource: []string{
+					arn + "traffic-mirror-filter/tmf-0aaaaaaaaaaaaaaa1", arn + "traffic-mirror-filter/tmf-0bbbbbbbbbbbbbbb2",
+					arn + "traffic-mirror-filter/tmf-028da7ec9b76b272f"}},
+				{Sid: "UseConfiguredTargets", Action: create, Resource: []string{
+					arn + "traffic-mirror-target/tmt-0123456789abcdef0", arn + "traffic-mirror-target/tmt-0fedcba9876543210"}},
+				{Sid: "UseSensorTaggedTargets", Action: create, Resource: []string{arn + "traffic-mirror-target/*"},
+					Condition: map[string]map[string]any{"StringEquals": {"aws:ResourceTag/ids": []any{"prod", "staging"}}}},
+				{Sid: "UseSensorTaggedTargets2", Action: create, Resource: []string{arn + "traffic-mirror-target/*"},
+					Condition: map[string]map[string]any{"StringEquals": {"aws:ResourceTag/mirrorflow:sensor": "true"}}},
+			},
+		},
+		{
+			name: "rules with filters and targets of their own: nothing of the unused top level",
+			s:    owned,
+			want: []statement{
+				{Sid: "UseConfiguredFilters", Action: create, Resource: []string{
+					arn + "traffic-mirror-filter/tmf-0aaaaaaaaaaaaaaa1", arn + "traffic-mirror-filter/tmf-0bbbbbbbbbbbbbbb2"}},
+				{Sid: "UseConfiguredTargets", Action: create, Resource: []string{
 					arn + "traffic-mirror-target/tmt-0123456789abcdef0", arn + "traffic-mirror-target/tmt-0fedcba9876543210"}},
 			},
 		},
@@ -444,14 +550,15 @@ func TestCreateSessionIsScopedToTheFilterTheTargetsAndTaggedSessions(t *testing.
 		t.Run(tt.name, func(t *testing.T) {
 			var got []statement
 			for _, st := range roleStatements(t, tt.s, workflow.StepCreateSession) {
-				if slices.Contains(st.Action, "ec2:CreateTrafficMirrorSession") || slices.Contains(st.Action, "ec2:CreateTags") {
+				if slices.ContainsFunc(st.Action, func(a string) bool { return !strings.HasPrefix(a, "ec2:Describe") && strings.HasPrefix(a, "ec2:") }) {
 					got = append(got, st)
 				}
 			}
+			want := slices.Concat(common, tt.want)
 			sort.Slice(got, func(i, j int) bool { return got[i].Sid > got[j].Sid })
-			sort.Slice(tt.want, func(i, j int) bool { return tt.want[i].Sid > tt.want[j].Sid })
-			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreFields(statement{}, "Effect")); diff != "" {
-				t.Errorf("CreateSession's create statements (-want +got):\n%s", diff)
+			sort.Slice(want, func(i, j int) bool { return want[i].Sid > want[j].Sid })
+			if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(statement{}, "Effect")); diff != "" {
+				t.Errorf("CreateSession's create, tag and delete statements (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -459,12 +566,13 @@ func TestCreateSessionIsScopedToTheFilterTheTargetsAndTaggedSessions(t *testing.
 
 func TestOnlyDescribeActionsHaveEveryResource(t *testing.T) {
 	for _, step := range workflow.Steps {
-		for _, st := range roleStatements(t, tagged, step.Name) {
+		for _, st := range slices.Concat(roleStatements(t, tagged, step.Name), roleStatements(t, ruled, step.Name)) {
 			if !slices.Contains(st.Resource, "*") {
 				continue
 			}
 			for _, a := range st.Action {
-				if !strings.HasPrefix(a, "ec2:Describe") && a != "ec2:GetManagedPrefixListEntries" && !strings.HasPrefix(a, "xray:") {
+				if !strings.HasPrefix(a, "ec2:Describe") && a != "ec2:GetManagedPrefixListEntries" &&
+					!strings.HasPrefix(a, "elasticloadbalancing:Describe") && !strings.HasPrefix(a, "xray:") {
 					t.Errorf("%s's role may %s on every resource", step.Name, a)
 				}
 			}
@@ -472,18 +580,43 @@ func TestOnlyDescribeActionsHaveEveryResource(t *testing.T) {
 	}
 }
 
+// aslMachine is the part of a state machine definition the tests read: its
+// states, and those of the Map states' iterators within.
+type aslMachine struct {
+	States map[string]struct {
+		Type          string         `json:"Type"`
+		Resource      string         `json:"Resource"`
+		Parameters    map[string]any `json:"Parameters"`
+		ItemProcessor *aslMachine    `json:"ItemProcessor"`
+		Iterator      *aslMachine    `json:"Iterator"`
+	} `json:"States"`
+}
+
+// lambdaTasks are the states of m and of its iterators, at any depth, that
+// invoke a Lambda function, by state name, with the function they name.
+func (m *aslMachine) lambdaTasks(into map[string]any) map[string]any {
+	if into == nil {
+		into = map[string]any{}
+	}
+	if m == nil {
+		return into
+	}
+	for name, s := range m.States {
+		if s.Resource == "arn:aws:states:::lambda:invoke" {
+			into[name] = s.Parameters["FunctionName"]
+		}
+		s.ItemProcessor.lambdaTasks(into)
+		s.Iterator.lambdaTasks(into)
+	}
+	return into
+}
+
 func TestDefinitionInvokesEachStepsOwnFunction(t *testing.T) {
 	def, err := tagged.tmpl.Definition(template.DefaultEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var asl struct {
-		States map[string]struct {
-			Type       string         `json:"Type"`
-			Resource   string         `json:"Resource"`
-			Parameters map[string]any `json:"Parameters"`
-		} `json:"States"`
-	}
+	var asl aslMachine
 	if err := json.Unmarshal(def, &asl); err != nil {
 		t.Fatal(err)
 	}
@@ -491,34 +624,45 @@ func TestDefinitionInvokesEachStepsOwnFunction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tasks := 0
-	for name, s := range asl.States {
-		if s.Resource != "arn:aws:states:::lambda:invoke" {
-			continue
-		}
-		tasks++
-		if got, want := s.Parameters["FunctionName"], fns[name].ARN; got != want {
+	tasks := asl.lambdaTasks(nil)
+	for name, got := range tasks {
+		if want := fns[name].ARN; got != want {
 			t.Errorf("state %s invokes %v, want %s (the function whose %s is %s)", name, got, want, workflow.StepEnvVar, name)
 		}
 	}
-	if tasks != len(workflow.Steps) {
-		t.Errorf("%d Lambda Task states, want %d", tasks, len(workflow.Steps))
+	if len(tasks) != len(workflow.Steps) {
+		t.Errorf("%d Lambda Task states, want %d", len(tasks), len(workflow.Steps))
 	}
+}
+
+// nagged are the stacks synthesized with AwsSolutionsChecks applied.
+func nagged() map[string]synthesized {
+	return map[string]synthesized{"sensor tag": tagged, "rules": ruled}
 }
 
 func TestAwsSolutionsFindsNothingUnsuppressed(t *testing.T) {
 	rule := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
-	for _, m := range *tagged.annotations.FindError(jsii.String("*"), rule) {
-		t.Errorf("cdk-nag error at %s: %v", *m.Id, m.Entry.Data) //nolint:staticcheck // SA1019: Annotations.Find* return only cxapi.SynthesisMessage; its replacement in @aws-cdk/cloud-assembly-api has no Go binding in awscdk v2.270.0.
-	}
-	for _, m := range *tagged.annotations.FindWarning(jsii.String("*"), rule) {
-		t.Errorf("cdk-nag warning at %s: %v", *m.Id, m.Entry.Data) //nolint:staticcheck // SA1019: Annotations.Find* return only cxapi.SynthesisMessage; its replacement in @aws-cdk/cloud-assembly-api has no Go binding in awscdk v2.270.0.
+	for name, s := range nagged() {
+		t.Run(name, func(t *testing.T) {
+			for _, m := range *s.annotations.FindError(jsii.String("*"), rule) {
+				t.Errorf("cdk-nag error at %s: %v", *m.Id, m.Entry.Data) //nolint:staticcheck // SA1019: Annotations.Find* return only cxapi.SynthesisMessage; its replacement in @aws-cdk/cloud-assembly-api has no Go binding in awscdk v2.270.0.
+			}
+			for _, m := range *s.annotations.FindWarning(jsii.String("*"), rule) {
+				t.Errorf("cdk-nag warning at %s: %v", *m.Id, m.Entry.Data) //nolint:staticcheck // SA1019: Annotations.Find* return only cxapi.SynthesisMessage; its replacement in @aws-cdk/cloud-assembly-api has no Go binding in awscdk v2.270.0.
+			}
+		})
 	}
 }
 
 func TestEverySuppressionSaysWhy(t *testing.T) {
+	for name, s := range nagged() {
+		t.Run(name, func(t *testing.T) { everySuppressionSaysWhy(t, s) })
+	}
+}
+
+func everySuppressionSaysWhy(t *testing.T, s synthesized) {
 	n := 0
-	for id, r := range tagged.tmpl.Resources {
+	for id, r := range s.tmpl.Resources {
 		nag, _ := r.Metadata["cdk_nag"].(map[string]any)
 		rules, _ := nag["rules_to_suppress"].([]any)
 		for _, raw := range rules {
@@ -549,6 +693,26 @@ func TestBadConfigurationStopsTheSynth(t *testing.T) {
 		{"a command-line value must be JSON", `FilterId=tmf-028da7ec9b76b272f`, "decoding"},
 		{"unknown keys are typos", map[string]any{"FilterId": "tmf-028da7ec9b76b272f", "SensorTags": map[string]any{"Key": "k"}}, `unknown field "SensorTags"`},
 		{"TargetIds must be tmt- ids", map[string]any{"FilterId": "tmf-028da7ec9b76b272f", "TargetIds": []string{"eni-0123456789abcdef0"}}, "TargetIds[0]"},
+		{"Interfaces is primary or all", map[string]any{"FilterId": "tmf-028da7ec9b76b272f", "Interfaces": "some"}, `Interfaces "some" is not primary or all`},
+		{"a rule needs a Name", rules(map[string]any{"Name": "pci"}, map[string]any{"Name": "prod"}, map[string]any{"Match": map[string]any{}}), "Rules[2]: Name is required"},
+		{"rule Names are unique", rules(map[string]any{"Name": "pci"}, map[string]any{"Name": "a"}, map[string]any{"Name": "b"}, map[string]any{"Name": "pci"}),
+			`Rules[3] ("pci"): Name is given twice (also Rules[0])`},
+		{"a rule's FilterId is named with the rule", rules(map[string]any{"Name": "pci"}, map[string]any{"Name": "prod", "FilterId": "x"}),
+			`Rules[1] ("prod"): FilterId "x" is not a traffic mirror filter id`},
+		{"a rule's TargetIds are named with the rule", rules(map[string]any{"Name": "pci", "TargetIds": []string{"eni-0123456789abcdef0"}}),
+			`Rules[0] ("pci"): TargetIds[0] "eni-0123456789abcdef0" is not a traffic mirror target id`},
+		{"a rule's SessionNumber is in range", rules(map[string]any{"Name": "a", "SessionNumber": 40000}), `Rules[0] ("a"): SessionNumber 40000 is out of range 1-32766`},
+		{"a Match subnet is a subnet id", rules(map[string]any{"Name": "a", "Match": map[string]any{"SubnetIds": []string{"subnet-0123456789abcdef0", "sub-1"}}}),
+			`Rules[0] ("a"): Match.SubnetIds[1] "sub-1" is not a subnet id`},
+		{"a Match VPC is a VPC id", rules(map[string]any{"Name": "a", "Match": map[string]any{"VpcIds": []string{"subnet-0123456789abcdef0"}}}),
+			`Rules[0] ("a"): Match.VpcIds[0] "subnet-0123456789abcdef0" is not a VPC id`},
+		{"a Match tag has a Key", rules(map[string]any{"Name": "a", "Match": map[string]any{"Tags": []any{map[string]any{"Value": "prod"}}}}),
+			`Rules[0] ("a"): Match.Tags[0].Key is required`},
+		{"a rule's SensorTag has a Key", rules(map[string]any{"Name": "a", "SensorTag": map[string]any{"Value": "x"}}), `Rules[0] ("a"): SensorTag.Key is required`},
+		{"an unknown key in a rule's Match is named by its path", rules(map[string]any{"Name": "a"}, map[string]any{"Name": "b", "Match": map[string]any{"Tag": []any{}}}),
+			`Rules[1].Match: unknown field "Tag"`},
+		{"an unknown key in a rule is named by its path", `{"FilterId": "tmf-028da7ec9b76b272f", "Rules": [{"Name": "a", "Targets": []}]}`,
+			`Rules[0]: unknown field "Targets"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -565,6 +729,11 @@ func TestBadConfigurationStopsTheSynth(t *testing.T) {
 	}
 }
 
+// rules is a context value with a valid top level and these Rules.
+func rules(rs ...map[string]any) map[string]any {
+	return map[string]any{"FilterId": "tmf-028da7ec9b76b272f", "Rules": rs}
+}
+
 func TestConfigurationFromContextObjectOrString(t *testing.T) {
 	for name, v := range map[string]any{
 		"cdk.json object":         map[string]any{"FilterId": "tmf-028da7ec9b76b272f", "TargetIds": []string{"tmt-0123456789abcdef0"}, "SessionNumber": 3},
@@ -576,7 +745,10 @@ func TestConfigurationFromContextObjectOrString(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := config.Config{FilterID: "tmf-028da7ec9b76b272f", TargetIDs: []string{"tmt-0123456789abcdef0"}, SessionNumber: 3}
+			want := config.Config{
+				FilterID: "tmf-028da7ec9b76b272f", TargetIDs: []string{"tmt-0123456789abcdef0"}, SessionNumber: 3,
+				ExcludeTag: config.DefaultExcludeTag, Interfaces: config.InterfacesPrimary,
+			}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}
@@ -594,6 +766,8 @@ func TestNewRefusesAnInvalidConfigOrMissingAssets(t *testing.T) {
 		{"no make build yet", stack.Props{Config: testConfig, AssetRoot: t.TempDir()}, "missing Lambda assets under "},
 		{"seven steps reserving 200 each exceed an account's default concurrency", stack.Props{Config: testConfig, AssetRoot: assetRoot, ReservedConcurrency: 200},
 			"reserved concurrency 200 per step does not fit: 7 steps may reserve 900 together"},
+		{"a configuration whose JSON exceeds Lambda's 4 KB of environment", stack.Props{Config: withRules(testConfig, 60), AssetRoot: assetRoot},
+			"the configuration does not fit: CheckExistingSession's environment variables measure "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -602,6 +776,67 @@ func TestNewRefusesAnInvalidConfigOrMissingAssets(t *testing.T) {
 				t.Errorf("New() error = %v, want one containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// withRules is cfg with n rules, each matching a subnet and listing a target.
+func withRules(cfg config.Config, n int) config.Config {
+	cfg.Rules = nil
+	for i := range n {
+		cfg.Rules = append(cfg.Rules, config.Rule{
+			Name:      fmt.Sprintf("rule-%02d", i),
+			Match:     config.Match{SubnetIDs: []string{fmt.Sprintf("subnet-%017x", i)}},
+			TargetIDs: []string{fmt.Sprintf("tmt-%017x", i)},
+		})
+	}
+	return cfg
+}
+
+func TestEnvironmentSizeIsMeasuredAsLambdaMeasuresIt(t *testing.T) {
+	tests := []struct {
+		name    string
+		rules   int
+		wantErr bool
+	}{
+		{name: "a few rules fit", rules: 10},
+		{name: "the most rules of this shape that fit", rules: fitting(t)},
+		{name: "one rule more does not", rules: fitting(t) + 1, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := stack.New(awscdk.NewApp(nil), stack.Name, stack.Props{Config: withRules(testConfig, tt.rules), AssetRoot: t.TempDir()})
+			switch {
+			case tt.wantErr && (err == nil || !strings.Contains(err.Error(), "over the 4 KB (4096 bytes) Lambda allows a function")):
+				t.Errorf("New() error = %v, want the 4 KB limit named", err)
+			case !tt.wantErr && (err == nil || !strings.Contains(err.Error(), "missing Lambda assets")):
+				// An empty asset root stops New right after the checks of
+				// the configuration, so the case synthesizes nothing.
+				t.Errorf("New() error = %v, want only the missing assets reported", err)
+			}
+		})
+	}
+}
+
+// fitting is how many withRules rules fit in the longest-named step's
+// environment, measured as Lambda does: the variables as one JSON object.
+func fitting(t *testing.T) int {
+	t.Helper()
+	longest := ""
+	for _, step := range workflow.Steps {
+		if len(step.Name) > len(longest) {
+			longest = step.Name
+		}
+	}
+	for n := 0; ; n++ {
+		env := withRules(testConfig, n+1).Env()
+		env[workflow.StepEnvVar] = longest
+		b, err := json.Marshal(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) > stack.MaxEnvironmentBytes {
+			return n
+		}
 	}
 }
 

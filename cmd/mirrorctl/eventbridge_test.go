@@ -72,9 +72,9 @@ func TestRetryFromDLQStartsAnEventEventBridgeCouldNotStart(t *testing.T) {
 		wantPolls int
 	}{
 		{"the message is deleted once the new execution succeeded", 2,
-			ending{status: "SUCCEEDED", output: `{"outcome":"created"}`}, "10s", exitOK, nil, 3},
+			ending{status: "SUCCEEDED", output: placedOutput}, "10s", exitOK, nil, 3},
 		{"the message stays in the queue, visible, when the new execution fails", 2,
-			ending{status: "FAILED", errName: "NoReachableSensor", cause: `{"errorMessage":"no reachable sensor for i-0c4d5e6f708192a3b","errorType":"NoReachableSensor","stackTrace":[]}`},
+			ending{status: "FAILED", errName: "InterfacePlacementFailed", cause: interfaceFailed("eni-0c4d5e6f708192a3b at FilterBySecurityGroup: NoReachableSensor")},
 			"10s", exitNotSucceeded, []string{undeliveredID}, 3},
 		{"the message stays in the queue while the new execution still runs", 1 << 30,
 			ending{status: "SUCCEEDED"}, "30ms", exitNotSucceeded, []string{undeliveredID}, 0},

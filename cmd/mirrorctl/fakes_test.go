@@ -143,7 +143,7 @@ type fakeSFN struct {
 func newFakeSFN(t *testing.T) *fakeSFN {
 	return &fakeSFN{
 		t: t, stateMachines: map[string]bool{}, executions: map[string]*fakeExecution{},
-		end:        func(string) ending { return ending{status: "SUCCEEDED", output: `{"outcome":"created"}`} },
+		end:        func(string) ending { return ending{status: "SUCCEEDED", output: placedOutput} },
 		pollsToEnd: 1, pageSize: 10,
 		clock: time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC),
 	}

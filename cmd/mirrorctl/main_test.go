@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,7 @@ const (
 	abortedARN   = "arn:aws:states:us-east-1:123456789012:execution:Mirrorflow:" + abortedName
 	uncaughtARN  = "arn:aws:states:us-east-1:123456789012:execution:Mirrorflow:manual-i-0a1b2c3d4e5f60718-20261122T095000Z"
 	instanceA    = "i-0a1b2c3d4e5f60718"
+	interfaceA   = "eni-0123456789abcdef0"
 	instanceB    = "i-0fedcba9876543210"
 )
 
@@ -90,6 +92,7 @@ func (e *env) withFailure() *env {
 	e.sfn.loadHistory(failedARN, "testdata/history-failed-at-security-group.json")
 	e.sfn.executions[eventARN] = &fakeExecution{
 		arn: eventARN, name: eventARN[strings.LastIndex(eventARN, ":")+1:], stateMachine: stateMachine, status: "FAILED",
+		errName: "InterfacePlacementFailed", cause: interfaceFailed("eni-0fedcba9876543210 at CreateSession: EC2Rejected"),
 		start: time.Date(2026, 11, 22, 9, 12, 42, 0, time.UTC), stop: time.Date(2026, 11, 22, 9, 12, 44, 290_000_000, time.UTC),
 	}
 	raw, err := os.ReadFile("testdata/dead-letters.json")
@@ -109,6 +112,21 @@ func (e *env) withFailure() *env {
 	}
 	return e
 }
+
+// interfaceFailed is the cause PlacementFailed records when the Map ended
+// interfaces as failed: DescribeFailedInterfaces' sentence over their summaries.
+func interfaceFailed(summaries ...string) string {
+	list, _ := json.Marshal(summaries)
+	return fmt.Sprintf("%d source interface(s) could not be placed, each sent to the dead-letter queue with its reason: %s", len(summaries), list)
+}
+
+// placedOutput is a succeeded execution's output as SummarizeInterfaces
+// builds it: the instance's one interface created a session.
+const placedOutput = `{"anyCreated":true,"anyExists":false,"anyFailed":false,` +
+	`"executionId":"arn:aws:states:us-east-1:123456789012:execution:Mirrorflow:manual-i-0a1b2c3d4e5f60718-20261122T110000Z",` +
+	`"instanceId":"i-0a1b2c3d4e5f60718","interfaces":[{"instanceId":"i-0a1b2c3d4e5f60718","trigger":"manual",` +
+	`"source":{"instanceId":"i-0a1b2c3d4e5f60718","networkInterfaceId":"eni-0123456789abcdef0"},"outcome":"created",` +
+	`"targetId":"tmt-0aa11bb22cc33dd44","sessionId":"tms-0123456789abcdef0","candidates":[],"steps":[]}]}`
 
 // run runs one mirrorctl command line and returns its exit code.
 func (e *env) run(args ...string) int {
@@ -152,6 +170,33 @@ func TestGoldenOutputs(t *testing.T) {
 			e := newEnv(t).withFailure()
 			if code := e.run(tt.args...); code != exitOK {
 				t.Fatalf("exit %d, stderr:\n%s", code, e.err)
+			}
+			golden(t, tt.golden, e.out.Bytes())
+		})
+	}
+}
+
+// TestGoldenRedriveOfAnAbortedExecution records what
+// docs/when-a-placement-fails.md quotes: the trace of the execution aborted
+// while FilterByNetworkACL ran inside the Map, and redrive's answer for it.
+func TestGoldenRedriveOfAnAbortedExecution(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		golden string
+	}{
+		{"trace of a placement aborted at FilterByNetworkACL, as a table", []string{"trace", abortedName}, "trace-aborted.golden.txt"},
+		{"redrive of a placement aborted at FilterByNetworkACL", []string{"redrive", abortedName}, "redrive-aborted.golden.txt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t).withFailure()
+			e.sfn.loadHistory(abortedARN, "testdata/history-aborted-at-network-acl.json")
+			if code := e.run(tt.args...); code != exitOK {
+				t.Fatalf("exit %d, stderr:\n%s", code, e.err)
+			}
+			if e.err.Len() != 0 {
+				t.Errorf("stderr is not empty:\n%s", e.err)
 			}
 			golden(t, tt.golden, e.out.Bytes())
 		})
@@ -213,12 +258,12 @@ func TestRunWait(t *testing.T) {
 		wantCode   int
 		wantOutput string
 	}{
-		{"a placement that succeeds exits 0 and shows its outcome",
-			ending{status: "SUCCEEDED", output: `{"instanceId":"i-0a1b2c3d4e5f60718","outcome":"created","targetId":"tmt-0aa11bb22cc33dd44","sessionId":"tms-0123456789abcdef0","steps":[]}`},
+		{"a placement that succeeds exits 0 and shows its interface's outcome",
+			ending{status: "SUCCEEDED", output: placedOutput},
 			exitOK, "created, target tmt-0aa11bb22cc33dd44, session tms-0123456789abcdef0"},
-		{"a placement that fails exits 4 and shows the error",
-			ending{status: "FAILED", errName: "NoReachableSensor", cause: `{"errorMessage":"no reachable sensor for i-0a1b2c3d4e5f60718: PickLeastLoaded rejected the last 1 candidate(s): tmt-0aa11bb22cc33dd44: full: 10 of 10 sources","errorType":"NoReachableSensor","stackTrace":[]}`},
-			exitNotSucceeded, "FAILED: NoReachableSensor"},
+		{"a placement whose interface failed exits 4 and shows the error",
+			ending{status: "FAILED", errName: "InterfacePlacementFailed", cause: interfaceFailed("eni-0123456789abcdef0 at PickLeastLoaded: NoReachableSensor")},
+			exitNotSucceeded, "FAILED: InterfacePlacementFailed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -285,7 +330,7 @@ func TestTraceAcceptsAnExecutionName(t *testing.T) {
 	}
 	calls := e.sfn.Calls("GetExecutionHistory")
 	if len(calls) < 2 {
-		t.Fatalf("GetExecutionHistory called %d times; the 33-event history in pages of 10 needs 4", len(calls))
+		t.Fatalf("GetExecutionHistory called %d times; the 51-event history in pages of 10 needs 6", len(calls))
 	}
 	if calls[0].Input["executionArn"] != failedARN {
 		t.Errorf("GetExecutionHistory executionArn = %v, want %s", calls[0].Input["executionArn"], failedARN)
@@ -324,8 +369,7 @@ func TestFailuresPeeksWithoutTakingMessages(t *testing.T) {
 }
 
 func TestRetryFromDLQ(t *testing.T) {
-	failing := ending{status: "FAILED", errName: "NoReachableSensor",
-		cause: `{"errorMessage":"no reachable sensor for i-0a1b2c3d4e5f60718: FilterBySecurityGroup rejected the last 1 candidate(s): tmt-0aa11bb22cc33dd44: sg-0f1e2d3c4b5a69788: no inbound rule admits UDP 4789 from 10.0.1.25","errorType":"NoReachableSensor","stackTrace":[]}`}
+	failing := ending{status: "FAILED", errName: "InterfacePlacementFailed", cause: interfaceFailed("eni-0123456789abcdef0 at FilterBySecurityGroup: NoReachableSensor")}
 	tests := []struct {
 		name        string
 		failFor     string
@@ -343,7 +387,7 @@ func TestRetryFromDLQ(t *testing.T) {
 				if tt.failFor != "" && strings.Contains(input, tt.failFor) {
 					return failing
 				}
-				return ending{status: "SUCCEEDED", output: `{"outcome":"created"}`}
+				return ending{status: "SUCCEEDED", output: placedOutput}
 			}
 			code := e.run("retry", "--from-dlq", "--timeout", "10s")
 			if code != tt.wantCode {
@@ -402,7 +446,8 @@ func TestRedrive(t *testing.T) {
 		{"an execution ARN is redriven as given", []string{"redrive", abortedARN}, abortedARN, "Redriven  " + abortedARN},
 		{"an execution name is redriven under the stack's state machine", []string{"redrive", abortedName}, abortedARN, "Redriven  " + abortedARN},
 		{"--wait follows the redriven execution to its end", []string{"redrive", abortedARN, "--wait"}, abortedARN, "Status     SUCCEEDED"},
-		{"an error no Catch handles is redriven, since the redrive re-runs its step", []string{"redrive", uncaughtARN}, uncaughtARN, "Redriven  " + uncaughtARN},
+		{"an error no Catch handles fails the Map, and is redriven: the redrive reruns the failed iteration at its step", []string{"redrive", uncaughtARN}, uncaughtARN, "Redriven  " + uncaughtARN},
+		{"an abort inside the Map is redriven at the step the iteration was running", []string{"redrive", abortedName, "--wait"}, abortedARN, "Redrives   1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -436,7 +481,8 @@ func TestRedriveRefusesADeadLetteredExecution(t *testing.T) {
 			if n := len(e.sfn.Calls("RedriveExecution")); n != 0 {
 				t.Errorf("RedriveExecution called %d times; a redrive would only fail again at PlacementFailed", n)
 			}
-			want := "mirrorctl redrive: execution " + failedName + " failed at FilterBySecurityGroup (NoReachableSensor) and ended in the dead-letter path; " +
+			want := "mirrorctl redrive: execution " + failedName + " failed at FilterBySecurityGroup (NoReachableSensor) for " + interfaceA +
+				" and ended in the dead-letter path; " +
 				"a redrive would resume at the Fail state PlacementFailed and fail again without re-running FilterBySecurityGroup. " +
 				"Start a new placement with: mirrorctl run --instance " + instanceA + " (or mirrorctl retry --from-dlq)\n"
 			if diff := cmp.Diff(want, e.err.String()); diff != "" {

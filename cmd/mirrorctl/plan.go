@@ -16,12 +16,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
+	"github.com/mirrorflow/mirrorflow/internal/offline/elbv2sim"
 	"github.com/mirrorflow/mirrorflow/internal/operate"
 	"github.com/mirrorflow/mirrorflow/internal/snapshot"
 	"github.com/mirrorflow/mirrorflow/shared/config"
 	"github.com/mirrorflow/mirrorflow/shared/ec2api"
+	"github.com/mirrorflow/mirrorflow/shared/elbv2api"
 	"github.com/mirrorflow/mirrorflow/shared/placement"
 	"github.com/mirrorflow/mirrorflow/shared/steperr"
 	"github.com/mirrorflow/mirrorflow/shared/steps"
@@ -82,9 +85,12 @@ type planFlags struct {
 // mirrorctl plan --output json. Every key is always present, so a script can
 // read any of them without checking.
 type PlanResult struct {
-	InstanceID         string           `json:"instanceId"`
-	NetworkInterfaceID string           `json:"networkInterfaceId"`
-	Outcome            workflow.Outcome `json:"outcome"`
+	InstanceID         string `json:"instanceId"`
+	NetworkInterfaceID string `json:"networkInterfaceId"`
+	// Rule is the configuration rule that decides the interface; empty when
+	// the configuration has no Rules, or none matched (the reason says so).
+	Rule    string           `json:"rule"`
+	Outcome workflow.Outcome `json:"outcome"`
 	// TargetID is the chosen or existing sensor; for a placement that failed
 	// at CreateSession, the sensor it had chosen.
 	TargetID string     `json:"targetId"`
@@ -141,11 +147,11 @@ func runPlan(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []s
 		if err != nil {
 			return err
 		}
-		api, err := a.liveEC2(ctx, g)
+		api, lb, err := a.liveClients(ctx, g)
 		if err != nil {
 			return err
 		}
-		return a.plan(ctx, g, f, api, cfg)
+		return a.plan(ctx, g, f, api, lb, cfg)
 	}
 
 	snap, err := snapshot.Load(f.snapshot)
@@ -156,7 +162,8 @@ func runPlan(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []s
 	if err != nil {
 		return err
 	}
-	sim := ec2sim.New(snap, ec2sim.Options{Seed: simSeed})
+	// One endpoint answers EC2 and ELBv2 from the snapshot's account.
+	sim := elbv2sim.New(ec2sim.New(snap, ec2sim.Options{Seed: simSeed}))
 	endpoint, err := sim.Start(ctx)
 	if err != nil {
 		return fmt.Errorf("starting the EC2 simulator: %w", err)
@@ -166,7 +173,8 @@ func runPlan(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []s
 			err = cerr
 		}
 	}()
-	return a.plan(ctx, g, f, simulatorEC2(endpoint, g.region), cfg)
+	api, lb := simulatorClients(endpoint, g.region)
+	return a.plan(ctx, g, f, api, lb, cfg)
 }
 
 // check rejects flag combinations plan cannot honour, before any file is
@@ -292,35 +300,48 @@ func (e *inputError) Error() string { return e.err.Error() }
 
 func (e *inputError) Unwrap() []error { return []error{&usageError{msg: e.err.Error()}, e.err} }
 
-// simulatorEC2 is a real EC2 client for the simulator at endpoint, so the
-// plan exercises the SDK's serializers and XML deserializers as a Lambda
-// would. A connection per request sidesteps the SDK reading an answer from
-// a closed keep-alive connection (see testHTTPClient in main_test.go).
-func simulatorEC2(endpoint, region string) *ec2.Client {
-	return ec2sim.NewClient(endpoint, func(o *ec2.Options) {
-		o.HTTPClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+// simulatorClients are real EC2 and ELBv2 clients of the simulator at
+// endpoint, so the plan exercises the SDKs' serializers and XML
+// deserializers as a Lambda would. A connection per request sidesteps the
+// SDK reading an answer from a closed keep-alive connection (see
+// testHTTPClient in main_test.go).
+func simulatorClients(endpoint, region string) (*ec2.Client, *elasticloadbalancingv2.Client) {
+	httpClient := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	api := ec2sim.NewClient(endpoint, func(o *ec2.Options) {
+		o.HTTPClient = httpClient
 		if region != "" {
 			o.Region = region
 		}
 	})
+	lb := elbv2sim.NewClient(endpoint, func(o *elasticloadbalancingv2.Options) {
+		o.HTTPClient = httpClient
+		if region != "" {
+			o.Region = region
+		}
+	})
+	return api, lb
 }
 
-// liveEC2 is the EC2 client of --live, on the configuration every command
-// loads. The endpoint is overridden only when one is set, so that
-// AWS_ENDPOINT_URL_EC2, which the SDK resolves into BaseEndpoint before
-// this option runs, is still honoured.
-func (a *app) liveEC2(ctx context.Context, g *globals) (*ec2.Client, error) {
+// liveClients are the EC2 and ELBv2 clients of --live, on the configuration
+// every command loads. An endpoint is overridden only when one is set, so
+// that AWS_ENDPOINT_URL_EC2 and its kin, which the SDK resolves into
+// BaseEndpoint before this option runs, are still honoured.
+func (a *app) liveClients(ctx context.Context, g *globals) (*ec2.Client, *elasticloadbalancingv2.Client, error) {
 	cfg, err := a.loadAWSConfig(ctx, g)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return ec2.NewFromConfig(cfg, func(o *ec2.Options) { a.overrideEndpoint(ec2.ServiceID, &o.BaseEndpoint) }), nil
+	return ec2.NewFromConfig(cfg, func(o *ec2.Options) { a.overrideEndpoint(ec2.ServiceID, &o.BaseEndpoint) }),
+		elasticloadbalancingv2.NewFromConfig(cfg, func(o *elasticloadbalancingv2.Options) {
+			a.overrideEndpoint(elasticloadbalancingv2.ServiceID, &o.BaseEndpoint)
+		}), nil
 }
 
 // plan places each instance in turn with the workflow's steps and renders
-// the results. A placement that fails is a result, not an error; only a
+// one result per source interface (or one for an instance with nothing to
+// place). A placement that fails is a result, not an error; only a
 // cancelled context or failing to list the instances stops the plan.
-func (a *app) plan(ctx context.Context, g *globals, f planFlags, api ec2api.API, cfg config.Config) error {
+func (a *app) plan(ctx context.Context, g *globals, f planFlags, api ec2api.API, lb elbv2api.API, cfg config.Config) error {
 	ids := unique(f.instances)
 	if len(ids) == 0 {
 		var err error
@@ -328,17 +349,27 @@ func (a *app) plan(ctx context.Context, g *globals, f planFlags, api ec2api.API,
 			return err
 		}
 	}
-	h := steps.New(api, cfg)
+	h := steps.New(api, lb, cfg)
 	h.DryRun = f.live
 	executionID := fmt.Sprintf("plan-%d", a.now().Unix())
 	results := make([]PlanResult, 0, len(ids))
 	for _, id := range ids {
 		start := workflow.Start{Input: json.RawMessage(operate.ManualInput(id)), ExecutionID: executionID}
-		p, err := steps.Run(ctx, h, start)
+		in, err := h.CheckExistingSession(ctx, start)
 		if ctx.Err() != nil {
 			return fmt.Errorf("planning %s: %w", id, ctx.Err())
 		}
-		results = append(results, planResult(id, p, err))
+		if err != nil || in.Outcome != "" || len(in.Interfaces) == 0 {
+			results = append(results, planResult(id, workflow.Placement{Outcome: in.Outcome, Reason: in.Reason, Steps: in.Steps}, err))
+			continue
+		}
+		for _, p := range in.Interfaces {
+			p, err := steps.RunInterface(ctx, h, p)
+			if ctx.Err() != nil {
+				return fmt.Errorf("planning %s: %w", id, ctx.Err())
+			}
+			results = append(results, planResult(id, p, err))
+		}
 	}
 	return a.render(g, results, func(w io.Writer) error { return renderPlanTable(w, results) })
 }
@@ -380,6 +411,9 @@ func planResult(instanceID string, p workflow.Placement, err error) PlanResult {
 		InstanceID: instanceID, Outcome: p.Outcome, TargetID: p.TargetID, Reason: p.Reason,
 		Steps: make([]PlanStep, 0, len(p.Steps)),
 	}
+	if p.Scope != nil {
+		r.Rule = p.Scope.Rule
+	}
 	if p.Source != nil {
 		r.NetworkInterfaceID = p.Source.NetworkInterfaceID
 	}
@@ -401,15 +435,24 @@ func planResult(instanceID string, p workflow.Placement, err error) PlanResult {
 			r.summary = fmt.Sprintf("%s rejected the last %d candidate(s)", none.Step, len(none.Rejected))
 		}
 	case r.Outcome == workflow.OutcomeCreated && p.SessionID == "":
-		r.summary = "DryRun: EC2 would create it"
+		r.summary = "DryRun: EC2 would create it" + staleNote(", after deleting stale ", p.DeletedSessions)
 	case r.Outcome == workflow.OutcomeCreated:
-		r.summary = "new session " + p.SessionID
+		r.summary = "new session " + p.SessionID + staleNote("; deleted stale ", p.DeletedSessions)
 	case r.Outcome == workflow.OutcomeExists:
 		r.summary = "already mirrored by session " + p.SessionID
 	default:
 		r.summary = r.Reason
 	}
 	return r
+}
+
+// staleNote names the stale sessions CreateSession deleted (or would),
+// after prefix; nothing when there were none.
+func staleNote(prefix string, ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return prefix + strings.Join(ids, ", ")
 }
 
 // planTableWidth is the terminal width the table is laid out for.
@@ -425,8 +468,18 @@ func renderPlanTable(w io.Writer, results []PlanResult) error {
 		_, err := fmt.Fprintln(w, "No running instances to plan.")
 		return err
 	}
+	// The RULE column appears when the configuration has rules: it names
+	// the one that decides each interface.
+	withRules := slices.ContainsFunc(results, func(r PlanResult) bool { return r.Rule != "" })
 	rows := [][]string{{"INSTANCE", "INTERFACE", "OUTCOME", "SENSOR"}}
+	if withRules {
+		rows[0] = []string{"INSTANCE", "INTERFACE", "RULE", "OUTCOME", "SENSOR"}
+	}
 	for _, r := range results {
+		if withRules {
+			rows = append(rows, []string{r.InstanceID, dash(r.NetworkInterfaceID), dash(r.Rule), string(r.Outcome), dash(r.TargetID)})
+			continue
+		}
 		rows = append(rows, []string{r.InstanceID, dash(r.NetworkInterfaceID), string(r.Outcome), dash(r.TargetID)})
 	}
 	widths := make([]int, len(rows[0]))

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
 	"github.com/mirrorflow/mirrorflow/internal/snapshot"
+	"github.com/mirrorflow/mirrorflow/shared/placement"
 	"github.com/mirrorflow/mirrorflow/shared/steps"
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
@@ -31,6 +33,7 @@ var (
 	sgBlocked     = filepath.Join(snapshotDir, "sg-blocked.json")
 	fullSensor    = filepath.Join(snapshotDir, "full-sensor.json")
 	naclDeny      = filepath.Join(snapshotDir, "nacl-deny.json")
+	scoped        = filepath.Join(snapshotDir, "scoped.json")
 	localZoneOnly = filepath.Join("testdata", "plan", "local-zone-only.yaml")
 )
 
@@ -47,6 +50,46 @@ const (
 	threeZonesApp1   = "i-e45dd1e7315dfb071"   // us-east-1b, already mirrored
 	threeZonesSensor = "tmt-f6de7f1f2d1b3a796" // us-east-1a, 3 sessions
 	threeZonesFilter = "tmf-028da7ec9b76b272f"
+)
+
+// The instances, interfaces and targets of scoped.json, by their Name tags
+// (see testdata/snapshots/README.md). Rules: pci (Tags env=prod AND
+// data=pci, its own filter and TargetIds), dmz (the DMZ subnet, SensorTag
+// mirrorflow:sensor=dmz, session number 2), main-vpc (the main VPC,
+// inheriting the top-level filter and tag mirrorflow:sensor=true).
+const (
+	scopedSensorA      = "i-4a4f3b88f37c10840" // c5n.xlarge, its capture interface is target sensor-a
+	scopedAppA0        = "i-f91df02795a7627ad"
+	scopedAppA1        = "i-a92ca7bb4bb53b011" // already mirrored to sensor-a2
+	scopedProxyA       = "i-49872431bac19848e" // m5.xlarge, env=prod, three interfaces
+	scopedProxyApp     = "eni-413553f2d9d66807e"
+	scopedProxyV6      = "eni-f6b84f677929f54ad" // in the IPv6-only subnet v6-a
+	scopedProxyDMZ     = "eni-3d01ba8f8bbe876f2" // its session number 2 is taken by a hand-made session
+	scopedBastionA     = "i-db90f66b7733a47b9"   // in the DMZ subnet
+	scopedPayA         = "i-107d09a03c7fe1e8c"   // env=prod, data=pci, us-east-1a
+	scopedPayC         = "i-fdb84f80ec023c6e9"   // env=prod, data=pci, us-east-1c
+	scopedPayBLegacy   = "i-fb8da24161d3072c9"   // env=prod, data=pci, mirrorflow:exclude=true
+	scopedJumpB        = "i-6c24fd33af3268339"   // t2.micro
+	scopedAppB0        = "i-001bd768a6f0a6707"   // its mirrorflow session goes to the draining sensor-b2
+	scopedBatchB       = "i-08c692c5da488916d"   // holds 3 sessions made by hand
+	scopedAppC0        = "i-b1106892edc550f2f"   // its mirrorflow session goes to the retired old-sensor-c
+	scopedLab0         = "i-66f39a980a84dfc4b"   // lab VPC, env=prod
+	scopedLab1         = "i-de67bdd2de97515c5"   // lab VPC, env=dev, data=pci
+	scopedTSensorA     = "tmt-3ecc03b068959de17" // us-east-1a
+	scopedTSensorA2    = "tmt-9b909a35fdc184d8d" // us-east-1a
+	scopedTSensorB     = "tmt-4849a52c8f21fcab5" // us-east-1b
+	scopedTSensorB2    = "tmt-71bb87e1010f153c3" // us-east-1b, draining
+	scopedTSensorC     = "tmt-6b0d222b0f54e1d53" // us-east-1c, admits VXLAN from app-c only
+	scopedTOldSensorC  = "tmt-4745dcec7a5701f4e" // retired: mirrorflow:sensor=retired
+	scopedTDMZSensorA  = "tmt-24c4620224c4f8ca8" // us-east-1a
+	scopedTDMZSensorB  = "tmt-b05fcf537d81e2074" // us-east-1b, behind the DMZ's ACL
+	scopedTNLBUDP      = "tmt-1c89847105b02b87e" // NLB in us-east-1a and 1b, UDP 4789 listener
+	scopedTNLBTCP      = "tmt-82fe7a7f7db44066f" // NLB with only a TCP 443 listener
+	scopedTGWLBE       = "tmt-1e496004c13d6c458" // Gateway Load Balancer endpoint in sensors-c, us-east-1c
+	scopedFilter       = "tmf-3cd81c6b1dc7421fe"
+	scopedPCIFilter    = "tmf-69b4e35d33a744d4a"
+	scopedDMZACL       = "acl-393fbcf2ef5dc499a"
+	scopedSensorCGroup = "sg-5327699c1aa75dec3"
 )
 
 // planEnv runs mirrorctl plan with a fixed clock and the real SDK
@@ -96,6 +139,25 @@ func byInstance(t *testing.T, results []PlanResult, id string) PlanResult {
 	return PlanResult{}
 }
 
+// byInterface finds the result of one source interface.
+func byInterface(t *testing.T, results []PlanResult, eni string) PlanResult {
+	t.Helper()
+	for _, r := range results {
+		if r.NetworkInterfaceID == eni {
+			return r
+		}
+	}
+	t.Fatalf("no result for interface %s in %d results", eni, len(results))
+	return PlanResult{}
+}
+
+// hasRejection reports whether step rejected target with a reason containing words.
+func hasRejection(step PlanStep, target, words string) bool {
+	return slices.ContainsFunc(step.Rejected, func(r placement.Rejection) bool {
+		return r.TargetID == target && strings.Contains(r.Reason, words)
+	})
+}
+
 func lastStep(r PlanResult) PlanStep {
 	if len(r.Steps) == 0 {
 		return PlanStep{}
@@ -137,7 +199,7 @@ func TestPlanGolden(t *testing.T) {
 			golden(t, filepath.Join("plan", name+".golden.json"), e.out.Bytes())
 		})
 	}
-	for _, file := range []string{localZoneOnly, sgBlocked} {
+	for _, file := range []string{localZoneOnly, sgBlocked, scoped} {
 		name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 		t.Run(name+" as a table", func(t *testing.T) {
 			e := newPlanEnv(t)
@@ -166,7 +228,7 @@ func TestPlanJSONContract(t *testing.T) {
 	if len(raw) != 4 {
 		t.Fatalf("got %d results, want one per instance of sg-blocked (4)", len(raw))
 	}
-	wantResult := []string{"instanceId", "networkInterfaceId", "outcome", "reason", "steps", "targetId"}
+	wantResult := []string{"instanceId", "networkInterfaceId", "outcome", "reason", "rule", "steps", "targetId"}
 	wantStep := []string{"kept", "note", "rejected", "step"}
 	for _, r := range raw {
 		if got := slices.Sorted(maps.Keys(r)); !slices.Equal(got, wantResult) {
@@ -211,10 +273,10 @@ func TestPlanRules(t *testing.T) {
 		}
 	})
 
-	t.Run("a sensor is never mirrored: an interface that is a target is skipped", func(t *testing.T) {
+	t.Run("a sensor is never mirrored: an instance one of whose interfaces is a target is skipped", func(t *testing.T) {
 		for file, id := range map[string]string{sgBlocked: "i-d41375d3b4e991179", naclDeny: "i-470472adb96499df0", fullSensor: "i-273baadfd6e30bfe0"} {
 			r := byInstance(t, newPlanEnv(t).plan("--snapshot", file, "--instance", id), id)
-			if r.Outcome != workflow.OutcomeSkipped || !strings.Contains(r.Reason, "is itself traffic mirror target") {
+			if r.Outcome != workflow.OutcomeSkipped || !strings.Contains(r.Reason, id+" is a sensor (one of its interfaces is traffic mirror target tmt-") {
 				t.Errorf("%s in %s: %s (%s), want skipped as a sensor", id, filepath.Base(file), r.Outcome, r.Reason)
 			}
 		}
@@ -312,6 +374,267 @@ func TestPlanRules(t *testing.T) {
 		r := byInstance(t, e.plan("--snapshot", localZoneOnly, "--instance", stoppedInstance), stoppedInstance)
 		if r.Outcome != workflow.OutcomeSkipped || !strings.Contains(r.Reason, "is stopped, not running") {
 			t.Errorf("%s (%s), want skipped as stopped", r.Outcome, r.Reason)
+		}
+	})
+
+	// scoped.json exercises every rule of snapshot-format.md at once; one
+	// plan of it is read by each subtest below.
+	sc := newPlanEnv(t).plan("--snapshot", scoped)
+
+	t.Run("in scoped every source interface gets the outcome and deciding rule the document's rules give", func(t *testing.T) {
+		const (
+			created, exists = workflow.OutcomeCreated, workflow.OutcomeExists
+			skipped, failed = workflow.OutcomeSkipped, workflow.OutcomeFailed
+		)
+		tests := []struct {
+			name, instance, eni, rule string
+			outcome                   workflow.Outcome
+			target                    string
+			reason                    []string
+		}{
+			{"rule 1: the sensor instance, of whose two interfaces one is a target", scopedSensorA, "", "", skipped, "",
+				[]string{scopedSensorA + " is a sensor", scopedTSensorA, "a sensor is never mirrored"}},
+			{"rule 2: an opted-out instance, though rule pci matches its tags", scopedPayBLegacy, "", "", skipped, "",
+				[]string{"opted out: it carries mirrorflow:exclude=true"}},
+			{"rule 3: out of scope in the lab VPC, env=prod without data=pci", scopedLab0, "eni-8d3da2f2c0964ec35", "", skipped, "",
+				[]string{"out of scope: no rule matches it"}},
+			{"rule 3: out of scope in the lab VPC, data=pci without env=prod", scopedLab1, "eni-b9a09d6dfbe2418b3", "", skipped, "",
+				[]string{"out of scope: no rule matches it"}},
+			{"rule 4: a t2.micro in the main VPC", scopedJumpB, "eni-8c64e1eef2483f63d", "main-vpc", skipped, "",
+				[]string{"t2.micro cannot be a mirror source"}},
+			{"rule 4: proxy-a's interface in the IPv6-only subnet, decided by main-vpc", scopedProxyA, scopedProxyV6, "main-vpc", skipped, "",
+				[]string{scopedProxyV6, "subnet-d554e854b043602fc", "IPv6-only"}},
+			{"rule 5: app-a1, mirrored to a candidate of main-vpc", scopedAppA1, "eni-6844b40f6643bc768", "main-vpc", exists, scopedTSensorA2,
+				[]string{"already mirrored to sensor " + scopedTSensorA2 + " by session tms-ae71eddd4b7c6e713"}},
+			{"rule 6: batch-b, holding 3 sessions made by hand", scopedBatchB, "eni-beba9a0ba2c643b1a", "main-vpc", failed, "",
+				[]string{"already has 3 sessions, EC2's limit per source interface", "tms-f92bc776942ac5805", "tms-b3a12c3d1d3670b7a", "tms-3804c4c432a72e4e8"}},
+			{"rule 6: proxy-a's DMZ interface, whose rule's session number 2 is taken", scopedProxyA, scopedProxyDMZ, "dmz", failed, "",
+				[]string{"session number 2 is held on " + scopedProxyDMZ + " by tms-81541a07fc05ed66a (number 2) → " + scopedTSensorB}},
+			{"rule 6: app-b0, whose mirrorflow session to the draining sensor-b2 is deleted first", scopedAppB0, "eni-8444a5d1dbb056e68", "main-vpc", created, scopedTSensorB,
+				[]string{"session number 1, filter " + scopedFilter, "deleted stale session(s) tms-1c1b50892e3a9df6b first"}},
+			{"rule 6: app-c0, whose mirrorflow session to the retired old-sensor-c is deleted first", scopedAppC0, "eni-7ebdf684aa9ae3408", "main-vpc", created, scopedTSensorC,
+				[]string{"session number 1, filter " + scopedFilter, "deleted stale session(s) tms-39dfb241e812c774f first"}},
+			{"rules 7 and 10: pay-a on the NLB with a UDP 4789 listener, in its zone, with pci's filter", scopedPayA, "eni-d03af7a6b945edd0f", "pci", created, scopedTNLBUDP,
+				[]string{"session number 1, filter " + scopedPCIFilter}},
+			{"rule 7: pay-c on the Gateway Load Balancer endpoint of its zone, with pci's filter", scopedPayC, "eni-8f8942afe82c5a8d8", "pci", created, scopedTGWLBE,
+				[]string{"session number 1, filter " + scopedPCIFilter}},
+			{"rule 9: bastion-a on the DMZ sensor of its zone, with dmz's session number", scopedBastionA, "eni-5124ec74b0b18925e", "dmz", created, scopedTDMZSensorA,
+				[]string{"session number 2, filter " + scopedFilter}},
+			{"rule 11: proxy-a's primary interface on the least-loaded sensor of us-east-1a", scopedProxyA, scopedProxyApp, "main-vpc", created, scopedTSensorA,
+				[]string{"session number 1, filter " + scopedFilter}},
+			{"rule 11: app-a0 on the least-loaded sensor of us-east-1a", scopedAppA0, "eni-b42d39b2a3fc6b895", "main-vpc", created, scopedTSensorA,
+				[]string{"session number 1, filter " + scopedFilter}},
+		}
+		if len(sc) != len(tests) {
+			t.Errorf("the plan has %d results, want %d: one per source interface of each instance, one for each instance skipped whole", len(sc), len(tests))
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				var r PlanResult
+				found := 0
+				for _, got := range sc {
+					if got.InstanceID == tt.instance && got.NetworkInterfaceID == tt.eni {
+						r = got
+						found++
+					}
+				}
+				if found != 1 {
+					t.Fatalf("%d results for %s interface %q, want 1", found, tt.instance, tt.eni)
+				}
+				if r.Outcome != tt.outcome {
+					t.Errorf("outcome %s, want %s (%s)", r.Outcome, tt.outcome, r.Reason)
+				}
+				for _, w := range tt.reason {
+					if !strings.Contains(r.Reason, w) {
+						t.Errorf("reason %q lacks %q", r.Reason, w)
+					}
+				}
+				if r.Rule != tt.rule || r.TargetID != tt.target {
+					t.Errorf("rule %q on %q, want %q on %q", r.Rule, r.TargetID, tt.rule, tt.target)
+				}
+			})
+		}
+	})
+
+	t.Run("rule 1 in scoped: no interface of the sensor instance is placed, the capture one being a target or not", func(t *testing.T) {
+		for _, r := range sc {
+			if r.NetworkInterfaceID == "eni-3e61eef7b39b0bfba" || r.NetworkInterfaceID == "eni-41bbb23710e630081" {
+				t.Errorf("sensor-a's interface %s was placed: %s (%s)", r.NetworkInterfaceID, r.Outcome, r.Reason)
+			}
+		}
+		if r := byInstance(t, sc, scopedSensorA); len(r.Steps) != 1 || r.Steps[0].Step != workflow.StepCheckExistingSession {
+			t.Errorf("steps %+v, want CheckExistingSession alone", r.Steps)
+		}
+	})
+
+	t.Run("rule 3 in scoped: the first matching rule decides and Tags need every pair", func(t *testing.T) {
+		rules := map[string]string{}
+		for _, r := range sc {
+			rules[r.NetworkInterfaceID] = r.Rule
+		}
+		// proxy-a carries env=prod but not data=pci, so pci does not match;
+		// its DMZ interface matches dmz and main-vpc, and dmz comes first.
+		if rules[scopedProxyApp] != "main-vpc" || rules[scopedProxyDMZ] != "dmz" {
+			t.Errorf("proxy-a's interfaces decided by %q (app) and %q (DMZ), want main-vpc and dmz", rules[scopedProxyApp], rules[scopedProxyDMZ])
+		}
+		// pay-a carries both pairs and is in the main VPC: pci comes first.
+		if got := byInstance(t, sc, scopedPayA).Rule; got != "pci" {
+			t.Errorf("pay-a decided by %q, want pci", got)
+		}
+	})
+
+	t.Run("rule 4 in scoped: an ineligible interface is skipped while its instance's others are placed", func(t *testing.T) {
+		outcomes := map[string]workflow.Outcome{}
+		for _, r := range sc {
+			if r.InstanceID == scopedProxyA {
+				outcomes[r.NetworkInterfaceID] = r.Outcome
+			}
+		}
+		want := map[string]workflow.Outcome{scopedProxyApp: workflow.OutcomeCreated, scopedProxyV6: workflow.OutcomeSkipped, scopedProxyDMZ: workflow.OutcomeFailed}
+		if diff := cmp.Diff(want, outcomes); diff != "" {
+			t.Errorf("proxy-a's interfaces (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("rule 5 in scoped: a session to another rule's candidate does not make an interface mirrored", func(t *testing.T) {
+		// proxy-a's DMZ interface has a session to sensor-b, a candidate of
+		// main-vpc but not of dmz, which decides it.
+		r := byInterface(t, sc, scopedProxyDMZ)
+		if r.Outcome == workflow.OutcomeExists || r.TargetID == scopedTSensorB {
+			t.Errorf("%s on %s, want it not mirrored by its session to %s", r.Outcome, r.TargetID, scopedTSensorB)
+		}
+		if a1 := byInstance(t, sc, scopedAppA1); len(a1.Steps) != 1 {
+			t.Errorf("the mirrored app-a1 went through %d steps, want CheckExistingSession alone", len(a1.Steps))
+		}
+	})
+
+	t.Run("rule 6 in scoped: no room on the source fails before any candidate work", func(t *testing.T) {
+		for _, eni := range []string{"eni-beba9a0ba2c643b1a", scopedProxyDMZ} {
+			r := byInterface(t, sc, eni)
+			if r.Outcome != workflow.OutcomeFailed || len(r.Steps) != 1 || r.Steps[0].Step != workflow.StepCheckExistingSession {
+				t.Errorf("%s: %s after %d step(s), want failed at CheckExistingSession alone", eni, r.Outcome, len(r.Steps))
+			}
+		}
+	})
+
+	t.Run("rule 6 in scoped: a stale mirrorflow session is announced by CheckExistingSession and its number reused", func(t *testing.T) {
+		for eni, stale := range map[string]string{"eni-8444a5d1dbb056e68": "tms-1c1b50892e3a9df6b to " + scopedTSensorB2, "eni-7ebdf684aa9ae3408": "tms-39dfb241e812c774f to " + scopedTOldSensorC} {
+			r := byInterface(t, sc, eni)
+			check, _ := stepNamed(r, workflow.StepCheckExistingSession)
+			if !strings.Contains(check.Note, "stale mirrorflow session(s) "+stale+" are deleted before the new one is created") {
+				t.Errorf("%s: CheckExistingSession says %q, want the stale session %s announced", eni, check.Note, stale)
+			}
+			if !strings.Contains(r.Reason, "(session number 1,") {
+				t.Errorf("%s: %q, want the new session to take number 1, which the stale one held", eni, r.Reason)
+			}
+		}
+	})
+
+	t.Run("a draining target in scoped is no candidate of any placement, and says why", func(t *testing.T) {
+		gathered := 0
+		for _, r := range sc {
+			if r.TargetID == scopedTSensorB2 {
+				t.Errorf("%s %s placed on the draining %s", r.InstanceID, r.NetworkInterfaceID, scopedTSensorB2)
+			}
+			gather, ok := stepNamed(r, workflow.StepGatherCandidates)
+			if !ok || r.Rule != "main-vpc" {
+				continue
+			}
+			gathered++
+			if !hasRejection(gather, scopedTSensorB2, "draining: tagged mirrorflow:draining=true") {
+				t.Errorf("%s: GatherCandidates rejected %+v, want %s as draining", r.NetworkInterfaceID, gather.Rejected, scopedTSensorB2)
+			}
+		}
+		if gathered == 0 {
+			t.Fatal("no main-vpc placement reached GatherCandidates")
+		}
+	})
+
+	t.Run("rule 7 in scoped: an NLB is in its AvailabilityZones and a GWLB endpoint in its subnet's zone", func(t *testing.T) {
+		for id, zone := range map[string]string{scopedPayA: "1 of 2 sensor(s) in us-east-1a", scopedPayC: "1 of 2 sensor(s) in us-east-1c"} {
+			r := byInstance(t, sc, id)
+			gather, _ := stepNamed(r, workflow.StepGatherCandidates)
+			z, _ := stepNamed(r, workflow.StepFilterByZone)
+			if !strings.Contains(gather.Note, scopedTNLBUDP+" (us-east-1a,us-east-1b, no source limit)") ||
+				!strings.Contains(gather.Note, scopedTGWLBE+" (us-east-1c, no source limit)") || !strings.HasPrefix(z.Note, zone) {
+				t.Errorf("%s: candidates %q, zone note %q; want the NLB in us-east-1a,us-east-1b, the endpoint in us-east-1c, and %q", id, gather.Note, z.Note, zone)
+			}
+		}
+	})
+
+	t.Run("rule 8 in scoped: a sensor whose group admits only its own zone's subnet is rejected for the others' sources", func(t *testing.T) {
+		for _, eni := range []string{"eni-8444a5d1dbb056e68", scopedProxyApp, "eni-b42d39b2a3fc6b895"} {
+			r := byInterface(t, sc, eni)
+			sg, _ := stepNamed(r, workflow.StepFilterBySG)
+			if !hasRejection(sg, scopedTSensorC, scopedSensorCGroup+": no inbound rule admits UDP 4789 from 10.0.") {
+				t.Errorf("%s: FilterBySecurityGroup rejected %+v, want %s for its group %s", eni, sg.Rejected, scopedTSensorC, scopedSensorCGroup)
+			}
+		}
+		sg, _ := stepNamed(byInstance(t, sc, scopedAppC0), workflow.StepFilterBySG)
+		if !slices.Contains(sg.Kept, scopedTSensorC) {
+			t.Errorf("app-c0: FilterBySecurityGroup kept %v, want %s, whose group admits app-c", sg.Kept, scopedTSensorC)
+		}
+	})
+
+	t.Run("rule 9 in scoped: the source subnet's ACL denying the packet outbound rejects the sensor", func(t *testing.T) {
+		acl, _ := stepNamed(byInstance(t, sc, scopedBastionA), workflow.StepFilterByNACL)
+		if !hasRejection(acl, scopedTDMZSensorB, scopedDMZACL+" (subnet-f38c2c1a3c865876d outbound): rule 90 denies UDP 4789 to 10.0.101.30") ||
+			!slices.Equal(acl.Kept, []string{scopedTDMZSensorA}) {
+			t.Errorf("FilterByNetworkACL kept %v, rejected %+v; want %s kept and %s denied by rule 90 of %s", acl.Kept, acl.Rejected, scopedTDMZSensorA, scopedTDMZSensorB, scopedDMZACL)
+		}
+	})
+
+	t.Run("rule 10 in scoped: an NLB without a UDP 4789 listener is rejected, saying what listener to add", func(t *testing.T) {
+		for _, id := range []string{scopedPayA, scopedPayC} {
+			gather, _ := stepNamed(byInstance(t, sc, id), workflow.StepGatherCandidates)
+			if !hasRejection(gather, scopedTNLBTCP, "has no UDP or TCP_UDP listener on port 4789") ||
+				!hasRejection(gather, scopedTNLBTCP, "add a UDP listener on port 4789 to it") || !slices.Contains(gather.Kept, scopedTNLBUDP) {
+				t.Errorf("%s: GatherCandidates kept %v, rejected %+v; want %s kept and %s rejected for want of a UDP 4789 listener", id, gather.Kept, gather.Rejected, scopedTNLBUDP, scopedTNLBTCP)
+			}
+		}
+	})
+
+	t.Run("rule 11 in scoped: same-zone sensors first, interface targets limited to 10 sources, load balancers unlimited", func(t *testing.T) {
+		zoneOfInstance, zoneOfTarget := zones(t, scoped)
+		zoneOfTarget[scopedTNLBUDP], zoneOfTarget[scopedTGWLBE] = "us-east-1a", "us-east-1c" // the NLB is in 1b too
+		for _, r := range sc {
+			if r.Outcome != workflow.OutcomeCreated {
+				continue
+			}
+			if zoneOfTarget[r.TargetID] != zoneOfInstance[r.InstanceID] {
+				t.Errorf("%s %s in %s placed on %s in %s, though its zone has a sensor that passes", r.InstanceID, r.NetworkInterfaceID, zoneOfInstance[r.InstanceID], r.TargetID, zoneOfTarget[r.TargetID])
+			}
+			gather, _ := stepNamed(r, workflow.StepGatherCandidates)
+			for _, id := range gather.Kept {
+				limit := ", up to 10 sources)"
+				if id == scopedTNLBUDP || id == scopedTGWLBE {
+					limit = ", no source limit)"
+				}
+				if !regexp.MustCompile(regexp.QuoteMeta(id) + ` \([^)]*` + regexp.QuoteMeta(limit)).MatchString(gather.Note) {
+					t.Errorf("%s: candidates %q, want %s with %q", r.NetworkInterfaceID, gather.Note, id, limit)
+				}
+			}
+		}
+	})
+
+	t.Run("rule 12 in scoped: each new session takes the FilterId and SessionNumber of the rule that decides it", func(t *testing.T) {
+		want := map[string]string{
+			"pci":      "(session number 1, filter " + scopedPCIFilter + ",",
+			"dmz":      "(session number 2, filter " + scopedFilter + ",",
+			"main-vpc": "(session number 1, filter " + scopedFilter + ",",
+		}
+		seen := map[string]bool{}
+		for _, r := range sc {
+			if r.Outcome != workflow.OutcomeCreated {
+				continue
+			}
+			seen[r.Rule] = true
+			if !strings.Contains(r.Reason, want[r.Rule]) {
+				t.Errorf("%s under rule %q: %q, want %q", r.NetworkInterfaceID, r.Rule, r.Reason, want[r.Rule])
+			}
+		}
+		if len(seen) != len(want) {
+			t.Errorf("sessions were created under rules %v, want one at least under each of %d", seen, len(want))
 		}
 	})
 }
@@ -419,7 +742,8 @@ func TestPlanTagsSessionsWithThePlan(t *testing.T) {
 	t.Cleanup(func() { _ = sim.Close() })
 	e := newPlanEnv(t)
 	f := planFlags{instances: []string{threeZonesApp0}}
-	if err := e.app.plan(t.Context(), &globals{output: "json"}, f, simulatorEC2(endpoint, ""), *snap.Config); err != nil {
+	api, lb := simulatorClients(endpoint, "")
+	if err := e.app.plan(t.Context(), &globals{output: "json"}, f, api, lb, *snap.Config); err != nil {
 		t.Fatal(err)
 	}
 	var tagged []string

@@ -210,7 +210,16 @@ func report(out io.Writer, o options, results []offline.Result, inputs map[strin
 	tw := &errWriter{w: tab}
 	tw.printf("INSTANCE\tOUTCOME\tSENSOR\tREASON\n")
 	for _, r := range results {
-		tw.printf("%s\t%s\t%s\t%s\n", r.InstanceID, r.Outcome, dash(r.TargetID), shortReason(r))
+		if len(r.Interfaces) < 2 {
+			tw.printf("%s\t%s\t%s\t%s\n", r.InstanceID, r.Outcome, dash(r.TargetID), shortReason(r))
+			continue
+		}
+		// An instance of several source interfaces: its worst outcome, then
+		// a row for each interface.
+		tw.printf("%s\t%s\t-\t%s\n", r.InstanceID, r.Outcome, countOutcomes(r.Interfaces))
+		for _, ir := range r.Interfaces {
+			tw.printf("  %s\t%s\t%s\t%s\n", ir.NetworkInterfaceID, ir.Outcome, dash(ir.TargetID), shortReason(ir))
+		}
 	}
 	if tw.err != nil {
 		return fmt.Errorf("writing the table: %w", tw.err)
@@ -231,7 +240,11 @@ func report(out io.Writer, o options, results []offline.Result, inputs map[strin
 	w.printf("\nDead-letter queue: %d message(s)\n", len(letters))
 	for _, dl := range letters {
 		cause, _ := workflow.ParseCause(dl.Cause)
-		w.printf("  %s at %s: %s: %s\n", dash(dl.InstanceID), dl.Step, dl.Error, oneLine(cause.ErrorMessage))
+		where := dash(dl.InstanceID)
+		if dl.NetworkInterfaceID != "" {
+			where += " " + dl.NetworkInterfaceID
+		}
+		w.printf("  %s at %s: %s: %s\n", where, dl.Step, dl.Error, oneLine(cause.ErrorMessage))
 	}
 	actions := make([]string, 0, len(calls))
 	for a := range calls {
@@ -272,6 +285,22 @@ func (e *errWriter) printf(format string, args ...any) {
 	}
 }
 
+// countOutcomes says how many of an instance's interfaces ended each way,
+// worst first: "3 source interfaces: 1 failed, 1 created, 1 skipped".
+func countOutcomes(rs []offline.Result) string {
+	n := map[workflow.Outcome]int{}
+	for _, r := range rs {
+		n[r.Outcome]++
+	}
+	parts := []string{}
+	for _, o := range offline.WorstFirst {
+		if n[o] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n[o], o))
+		}
+	}
+	return fmt.Sprintf("%d source interfaces: %s", len(rs), strings.Join(parts, ", "))
+}
+
 // shortReason is a placement's reason in a table cell; the trace and the
 // dead-letter lines below the table carry the whole text.
 func shortReason(r offline.Result) string {
@@ -281,7 +310,7 @@ func shortReason(r offline.Result) string {
 	case workflow.OutcomeExists:
 		return "already mirrored by session " + r.SessionID
 	case workflow.OutcomeFailed:
-		cause, _ := workflow.ParseCause(r.Execution.Cause)
+		cause, _ := workflow.ParseCause(r.Cause)
 		rejected := cause.Rejections()
 		if len(rejected) == 0 {
 			return oneLine(r.FailedStep + ": " + r.Reason)

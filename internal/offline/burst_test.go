@@ -121,12 +121,32 @@ func TestSummarizeBurst(t *testing.T) {
 				done(workflow.OutcomeSkipped, 0, 10), done(workflow.OutcomeFailed, 0, 10), done(workflow.OutcomeFailed, 0, 10),
 			},
 			final: account(nil), cfg: byTag,
-			want: BurstSummary{Placements: 6, Created: 2, Exists: 1, Skipped: 1, Failed: 2, MostAtOnce: 6, Wall: 10 * time.Millisecond}},
+			want: BurstSummary{Placements: 6, Interfaces: 6, Created: 2, Exists: 1, Skipped: 1, Failed: 2, MostAtOnce: 6, Wall: 10 * time.Millisecond}},
 		{name: "with no list, the candidates are the targets carrying the sensor tag",
 			final: account([]ec2types.TrafficMirrorTarget{target("tmt-a", true), target("tmt-b", true), target("tmt-other", false)},
 				sessions("tmt-a", 3), sessions("tmt-b", 5), sessions("tmt-other", 9)),
 			cfg:  byTag,
 			want: BurstSummary{Sensors: 2, MinSessions: 3, MaxSessions: 5}},
+		{name: "an instance of several interfaces counts each interface",
+			placements: []Placement{
+				{Result: Result{Outcome: workflow.OutcomeFailed, Interfaces: []Result{{Outcome: workflow.OutcomeCreated}, {Outcome: workflow.OutcomeFailed}, {Outcome: workflow.OutcomeSkipped}}},
+					StartedAt: at(0), EndedAt: at(10)},
+				done(workflow.OutcomeCreated, 0, 10),
+			},
+			final: account(nil), cfg: byTag,
+			want: BurstSummary{Placements: 2, Interfaces: 4, Created: 2, Skipped: 1, Failed: 1, MostAtOnce: 2, Wall: 10 * time.Millisecond}},
+		{name: "every rule's candidates count, and a draining target does not",
+			final: func() *snapshot.Snapshot {
+				draining := target("tmt-drain", true)
+				draining.Tags = append(draining.Tags, ec2types.Tag{Key: aws.String("mirrorflow:draining"), Value: aws.String("true")})
+				return account([]ec2types.TrafficMirrorTarget{target("tmt-a", true), target("tmt-pci", false), draining, target("tmt-other", false)},
+					sessions("tmt-a", 2), sessions("tmt-pci", 6), sessions("tmt-drain", 9))
+			}(),
+			cfg: config.Config{SensorTag: sensorTag, Rules: []config.Rule{
+				{Name: "pci", Match: config.Match{Tags: []config.Tag{{Key: "data", Value: "pci"}}}, TargetIDs: []string{"tmt-pci"}},
+				{Name: "rest"},
+			}},
+			want: BurstSummary{Sensors: 2, MinSessions: 2, MaxSessions: 6}},
 		{name: "a list of targets decides, whatever their tags",
 			final: account([]ec2types.TrafficMirrorTarget{target("tmt-a", true), target("tmt-b", false), target("tmt-c", false)},
 				sessions("tmt-a", 9), sessions("tmt-b", 2), sessions("tmt-c", 4)),
@@ -143,7 +163,7 @@ func TestSummarizeBurst(t *testing.T) {
 		{name: "wall runs from the first start to the last end, and one after another is one at once",
 			placements: []Placement{done(workflow.OutcomeExists, 100, 250), done(workflow.OutcomeExists, 20, 100), done(workflow.OutcomeExists, 250, 400)},
 			final:      account(nil), cfg: byTag,
-			want: BurstSummary{Placements: 3, Exists: 3, MostAtOnce: 1, Wall: 380 * time.Millisecond}},
+			want: BurstSummary{Placements: 3, Interfaces: 3, Exists: 3, MostAtOnce: 1, Wall: 380 * time.Millisecond}},
 		{name: "the create-rate bound counts the created sessions only",
 			placements: func() []Placement {
 				var out []Placement
@@ -156,7 +176,7 @@ func TestSummarizeBurst(t *testing.T) {
 				return out
 			}(),
 			final: account(nil), cfg: byTag,
-			want: BurstSummary{Placements: 100, Created: 60, Failed: 40, MostAtOnce: 100, Wall: 3 * time.Second, Bound: 2 * time.Second}},
+			want: BurstSummary{Placements: 100, Interfaces: 100, Created: 60, Failed: 40, MostAtOnce: 100, Wall: 3 * time.Second, Bound: 2 * time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,24 +195,33 @@ func TestBurstSummaryLines(t *testing.T) {
 		want    []string
 	}{
 		{name: "a run past the bucket compares its wall time with the bound",
-			summary: BurstSummary{Placements: 1003, Created: 1000, Exists: 2, Failed: 1, Sensors: 100, MinSessions: 9, MaxSessions: 11,
+			summary: BurstSummary{Placements: 1003, Interfaces: 1003, Created: 1000, Exists: 2, Failed: 1, Sensors: 100, MinSessions: 9, MaxSessions: 11,
 				MostAtOnce: 1003, Wall: 212400 * time.Millisecond, Bound: 190 * time.Second},
 			want: []string{
 				"Burst summary: 1000 placed, 1 failed (2 exists, 0 skipped) of 1003 placement(s)",
-				"  sessions per sensor: 9–11 over 100 candidate sensor(s) at the end (Config's TargetIds, else the targets carrying its SensorTag)",
+				"  sessions per sensor: 9–11 over 100 candidate sensor(s) at the end (each rule's TargetIds, else the targets carrying its SensorTag; not draining)",
 				"  most placements running at once: 1003",
 				"  wall 212.4 s = 1.12 × the create-rate bound (190.0 s for 1000 sessions)",
 			}},
 		{name: "a run within the bucket has a zero bound and says why, with no ratio",
-			summary: BurstSummary{Placements: 7, Created: 6, Exists: 1, Sensors: 3, MinSessions: 2, MaxSessions: 4, MostAtOnce: 7, Wall: 1234 * time.Millisecond},
+			summary: BurstSummary{Placements: 7, Interfaces: 7, Created: 6, Exists: 1, Sensors: 3, MinSessions: 2, MaxSessions: 4, MostAtOnce: 7, Wall: 1234 * time.Millisecond},
 			want: []string{
 				"Burst summary: 6 placed, 0 failed (1 exists, 0 skipped) of 7 placement(s)",
-				"  sessions per sensor: 2–4 over 3 candidate sensor(s) at the end (Config's TargetIds, else the targets carrying its SensorTag)",
+				"  sessions per sensor: 2–4 over 3 candidate sensor(s) at the end (each rule's TargetIds, else the targets carrying its SensorTag; not draining)",
 				"  most placements running at once: 7",
 				"  wall 1.2 s; the create-rate bound is 0 s for 6 sessions (EC2's bucket for them starts full)",
 			}},
+		{name: "instances of several interfaces count interfaces, and say of how many placements",
+			summary: BurstSummary{Placements: 14, Interfaces: 19, Created: 7, Exists: 1, Skipped: 9, Failed: 2, Sensors: 9, MinSessions: 0, MaxSessions: 3,
+				MostAtOnce: 1, Wall: 4 * time.Second},
+			want: []string{
+				"Burst summary: 7 placed, 2 failed (1 exists, 9 skipped) of 19 source interface(s) of 14 placement(s)",
+				"  sessions per sensor: 0–3 over 9 candidate sensor(s) at the end (each rule's TargetIds, else the targets carrying its SensorTag; not draining)",
+				"  most placements running at once: 1",
+				"  wall 4.0 s; the create-rate bound is 0 s for 7 sessions (EC2's bucket for them starts full)",
+			}},
 		{name: "an account without candidate sensors says so instead of a range",
-			summary: BurstSummary{Placements: 2, Failed: 2, MostAtOnce: 2, Wall: 300 * time.Millisecond},
+			summary: BurstSummary{Placements: 2, Interfaces: 2, Failed: 2, MostAtOnce: 2, Wall: 300 * time.Millisecond},
 			want: []string{
 				"Burst summary: 0 placed, 2 failed (0 exists, 0 skipped) of 2 placement(s)",
 				"  sessions per sensor: no candidate sensor in the final account",

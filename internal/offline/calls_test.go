@@ -24,7 +24,8 @@ func TestEC2CallsPerPlacement(t *testing.T) {
 			name: "a created placement describes each kind once per step that needs it", instance: "app0", outcome: workflow.OutcomeCreated,
 			want: map[string]int{
 				"DescribeInstances":             1, // CheckExistingSession; GatherCandidates skips it: these sensors are not on instances
-				"DescribeTrafficMirrorSessions": 2, // CheckExistingSession (the source's), PickLeastLoaded (the candidates' load)
+				"DescribeSubnets":               1, // CheckExistingSession (can the source's subnet be mirrored?)
+				"DescribeTrafficMirrorSessions": 2, // CheckExistingSession (the source's), PickLeastLoaded (the candidates' load); CreateSession looks for stale sessions only on a source that had some
 				"DescribeTrafficMirrorTargets":  2, // CheckExistingSession (is the source a sensor?), GatherCandidates
 				"DescribeNetworkInterfaces":     1, // GatherCandidates
 				"DescribeSecurityGroups":        1, // FilterBySecurityGroup
@@ -34,7 +35,10 @@ func TestEC2CallsPerPlacement(t *testing.T) {
 		},
 		{
 			name: "an instance already mirrored stops after the first step", instance: "app1", outcome: workflow.OutcomeExists,
-			want: map[string]int{"DescribeInstances": 1, "DescribeTrafficMirrorSessions": 1, "DescribeTrafficMirrorTargets": 1},
+			want: map[string]int{
+				"DescribeInstances": 1, "DescribeSubnets": 1, "DescribeTrafficMirrorSessions": 1, "DescribeTrafficMirrorTargets": 1,
+				"DescribeNetworkInterfaces": 1, // is the session's sensor interface still there (rule 5: a live candidate)?
+			},
 		},
 	}
 	for _, tt := range tests {

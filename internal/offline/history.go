@@ -40,7 +40,11 @@ func History(x sfnlocal.Execution, input json.RawMessage) []sfntypes.HistoryEven
 				ExecutionFailedEventDetails: &sfntypes.ExecutionFailedEventDetails{Error: aws.String(e.Error), Cause: aws.String(e.Cause)}}, e.Timestamp)
 		case "StateEntered":
 			if typ, ok := enteredTypes[e.StateType]; ok {
-				add(sfntypes.HistoryEvent{Type: typ, StateEnteredEventDetails: &sfntypes.StateEnteredEventDetails{Name: name}}, e.Timestamp)
+				entered := &sfntypes.StateEnteredEventDetails{Name: name}
+				if len(e.Input) > 0 {
+					entered.Input = aws.String(string(e.Input))
+				}
+				add(sfntypes.HistoryEvent{Type: typ, StateEnteredEventDetails: entered}, e.Timestamp)
 			}
 			if e.StateType == "Task" {
 				taskFailed = false
@@ -57,7 +61,14 @@ func History(x sfnlocal.Execution, input json.RawMessage) []sfntypes.HistoryEven
 				add(sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeTaskFailed,
 					TaskFailedEventDetails: &sfntypes.TaskFailedEventDetails{Error: aws.String(e.Error), Cause: aws.String(e.Cause)}}, e.Timestamp)
 			}
+		case "MapIterationStarted", "MapIterationSucceeded", "MapIterationFailed":
+			add(sfntypes.HistoryEvent{Type: mapIterationTypes[e.Type]}, e.Timestamp)
 		case "StateExited":
+			if typ, ok := exitedTypes[e.StateType]; ok {
+				add(sfntypes.HistoryEvent{Type: typ,
+					StateExitedEventDetails: &sfntypes.StateExitedEventDetails{Name: name, Output: aws.String(string(e.Output))}}, e.Timestamp)
+				continue
+			}
 			if e.StateType != "Task" {
 				continue
 			}
@@ -81,4 +92,19 @@ var enteredTypes = map[string]sfntypes.HistoryEventType{
 	"Fail":    sfntypes.HistoryEventTypeFailStateEntered,
 	"Succeed": sfntypes.HistoryEventTypeSucceedStateEntered,
 	"Wait":    sfntypes.HistoryEventTypeWaitStateEntered,
+	"Map":     sfntypes.HistoryEventTypeMapStateEntered,
+}
+
+// exitedTypes maps the state types other than Task whose exit the engine
+// records with its output to their history event.
+var exitedTypes = map[string]sfntypes.HistoryEventType{
+	"Map":  sfntypes.HistoryEventTypeMapStateExited,
+	"Pass": sfntypes.HistoryEventTypePassStateExited,
+}
+
+// mapIterationTypes maps the engine's Map iteration events to their history event.
+var mapIterationTypes = map[string]sfntypes.HistoryEventType{
+	"MapIterationStarted":   sfntypes.HistoryEventTypeMapIterationStarted,
+	"MapIterationSucceeded": sfntypes.HistoryEventTypeMapIterationSucceeded,
+	"MapIterationFailed":    sfntypes.HistoryEventTypeMapIterationFailed,
 }

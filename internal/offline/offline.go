@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
+	"github.com/mirrorflow/mirrorflow/internal/offline/elbv2sim"
 	"github.com/mirrorflow/mirrorflow/internal/offline/lambdahost"
 	"github.com/mirrorflow/mirrorflow/internal/offline/sfnlocal"
 	"github.com/mirrorflow/mirrorflow/internal/offline/template"
@@ -52,6 +53,7 @@ type Options struct {
 // Run is a running offline deployment: simulator, functions and engine.
 type Run struct {
 	Sim         *ec2sim.Sim
+	endpoints   *elbv2sim.Sim
 	ec2Endpoint string
 	Host        *lambdahost.Host
 	engine      *sfnlocal.Engine
@@ -99,7 +101,9 @@ func Start(ctx context.Context, opts Options) (_ *Run, err error) {
 	}
 
 	r.Sim = ec2sim.New(opts.Snapshot, opts.Simulator)
-	endpoint, err := r.Sim.Start(ctx)
+	// One endpoint answers EC2 and ELBv2 from the snapshot's account.
+	r.endpoints = elbv2sim.New(r.Sim)
+	endpoint, err := r.endpoints.Start(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("starting the EC2 simulator: %w", err)
 	}
@@ -149,7 +153,8 @@ func functions(tmpl *template.Template, env template.Env, opts Options, endpoint
 			maps.Copy(vars, cfg.Env())
 		}
 		maps.Copy(vars, map[string]string{
-			"AWS_ENDPOINT_URL_EC2":      endpoint,
+			"AWS_ENDPOINT_URL_EC2":                       endpoint,
+			"AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2": endpoint,
 			"AWS_REGION":                env.Region,
 			"AWS_DEFAULT_REGION":        env.Region,
 			"AWS_ACCESS_KEY_ID":         offlineAccessKey,
@@ -221,8 +226,8 @@ func (r *Run) Close() {
 	if r.cancel != nil {
 		r.cancel()
 	}
-	if r.Sim != nil {
-		_ = r.Sim.Close()
+	if r.endpoints != nil {
+		_ = r.endpoints.Close()
 	}
 	if r.workDir != "" {
 		_ = os.RemoveAll(r.workDir)
@@ -231,37 +236,130 @@ func (r *Run) Close() {
 
 // Result is one placement as a person reads it: what happened and why.
 type Result struct {
-	InstanceID         string             `json:"instanceId"`
-	NetworkInterfaceID string             `json:"networkInterfaceId,omitempty"`
-	Outcome            workflow.Outcome   `json:"outcome"`
-	TargetID           string             `json:"targetId,omitempty"`
-	SessionID          string             `json:"sessionId,omitempty"`
-	Reason             string             `json:"reason,omitempty"`
-	FailedStep         string             `json:"failedStep,omitempty"`
-	Execution          sfnlocal.Execution `json:"-"`
+	InstanceID         string           `json:"instanceId"`
+	NetworkInterfaceID string           `json:"networkInterfaceId,omitempty"`
+	Outcome            workflow.Outcome `json:"outcome"`
+	TargetID           string           `json:"targetId,omitempty"`
+	SessionID          string           `json:"sessionId,omitempty"`
+	Reason             string           `json:"reason,omitempty"`
+	FailedStep         string           `json:"failedStep,omitempty"`
+	// Cause is the failed step's cause as Step Functions caught it (for a
+	// Lambda error, aws-lambda-go's JSON document): the execution's, or the
+	// interface's when one failed inside the Map.
+	Cause string `json:"-"`
+	// Interfaces has each source interface's result when there are several.
+	Interfaces []Result           `json:"interfaces,omitempty"`
+	Execution  sfnlocal.Execution `json:"-"`
 }
 
-// Summarize reads an execution's outcome: the final payload of a succeeded
-// one, or the failed step and the error's message for a failed one.
+// Summarize reads an execution's outcome. The state machine places each
+// source interface of the instance in its Map; the Map's output (the final
+// payload of a succeeded execution, or the Map state's output in the events
+// of one that failed because an interface did) has one entry per interface.
+// With one interface, as with Interfaces "primary", the result is that
+// interface's; with several, Interfaces has each and the result sums them
+// up: failed if any failed, else created if any was, else exists if any
+// did, else skipped. An execution that failed before the Map (the instance
+// as a whole) names the step and the error.
 func Summarize(instanceID string, x sfnlocal.Execution) Result {
 	res := Result{InstanceID: instanceID, Execution: x}
-	if x.Succeeded() {
-		var p workflow.Placement
-		if err := json.Unmarshal(x.Output, &p); err != nil {
+	var placed struct {
+		Outcome    workflow.Outcome  `json:"outcome"`
+		Reason     string            `json:"reason"`
+		Interfaces []json.RawMessage `json:"interfaces"`
+		Placed     *struct {
+			Interfaces []json.RawMessage `json:"interfaces"`
+		} `json:"placed"`
+	}
+	doc := x.Output
+	if !x.Succeeded() {
+		doc = mapOutput(x.Events)
+	}
+	if len(doc) > 0 {
+		if err := json.Unmarshal(doc, &placed); err != nil {
 			res.Outcome, res.Reason = workflow.OutcomeFailed, "decoding the final payload: "+err.Error()
 			return res
 		}
-		res.Outcome, res.TargetID, res.SessionID, res.Reason = p.Outcome, p.TargetID, p.SessionID, p.Reason
-		if p.Source != nil {
-			res.NetworkInterfaceID = p.Source.NetworkInterfaceID
+		if placed.Placed != nil {
+			placed.Interfaces = placed.Placed.Interfaces
 		}
+	}
+	switch {
+	case len(placed.Interfaces) > 0:
+		for _, raw := range placed.Interfaces {
+			res.Interfaces = append(res.Interfaces, interfaceResult(instanceID, raw))
+		}
+		if len(res.Interfaces) == 1 {
+			one := res.Interfaces[0]
+			one.Execution = x
+			return one
+		}
+		sumUp(&res)
+	case x.Succeeded():
+		res.Outcome, res.Reason = placed.Outcome, placed.Reason
+	default:
+		res.Outcome = workflow.OutcomeFailed
+		res.FailedStep, res.Cause = failedStep(x.Events), x.Cause
+		cause, _ := workflow.ParseCause(x.Cause)
+		res.Reason = x.Error + ": " + cause.ErrorMessage
+	}
+	return res
+}
+
+// interfaceResult reads one entry of the Map's output: an interface's
+// final payload, or the InterfaceFailed summary of one that failed.
+func interfaceResult(instanceID string, raw json.RawMessage) Result {
+	var v struct {
+		workflow.Placement
+		NetworkInterfaceID string `json:"networkInterfaceId"`
+		FailedStep         string `json:"failedStep"`
+		Cause              string `json:"cause"`
+	}
+	res := Result{InstanceID: instanceID}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		res.Outcome, res.Reason = workflow.OutcomeFailed, "decoding an interface's payload: "+err.Error()
 		return res
 	}
-	res.Outcome = workflow.OutcomeFailed
-	res.FailedStep = failedStep(x.Events)
-	cause, _ := workflow.ParseCause(x.Cause)
-	res.Reason = x.Error + ": " + cause.ErrorMessage
+	res.Outcome, res.TargetID, res.SessionID, res.Reason = v.Outcome, v.TargetID, v.SessionID, v.Reason
+	res.NetworkInterfaceID = v.NetworkInterfaceID
+	if v.Source != nil {
+		res.NetworkInterfaceID = v.Source.NetworkInterfaceID
+	}
+	if v.Outcome == workflow.OutcomeFailed && v.FailedStep != "" {
+		res.FailedStep, res.Cause = v.FailedStep, v.Cause
+		cause, _ := workflow.ParseCause(v.Cause)
+		res.Reason = v.Error + ": " + cause.ErrorMessage
+	}
 	return res
+}
+
+// WorstFirst orders the outcomes from the one an operator must act on to
+// the one with nothing done.
+var WorstFirst = []workflow.Outcome{workflow.OutcomeFailed, workflow.OutcomeCreated, workflow.OutcomeExists, workflow.OutcomeSkipped}
+
+// sumUp gives an instance of several interfaces one outcome, the worst
+// that happened to any of them, and the first such interface's reason.
+func sumUp(res *Result) {
+	for _, o := range WorstFirst {
+		for _, r := range res.Interfaces {
+			if r.Outcome == o {
+				res.Outcome, res.Reason, res.FailedStep, res.Cause = o, r.Reason, r.FailedStep, r.Cause
+				res.NetworkInterfaceID, res.TargetID, res.SessionID = r.NetworkInterfaceID, r.TargetID, r.SessionID
+				return
+			}
+		}
+	}
+}
+
+// mapOutput is the output the Map state of the execution exited with,
+// which a failed execution has no other record of.
+func mapOutput(events []sfnlocal.Event) json.RawMessage {
+	for i := len(events) - 1; i >= 0; i-- {
+		if e := events[i]; e.Type == "StateExited" && e.StateType == "Map" {
+			return e.Output
+		}
+	}
+	return nil
 }
 
 // failedStep is the last workflow step that failed in the execution's events.

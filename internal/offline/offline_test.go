@@ -223,8 +223,12 @@ func TestAnUnplaceableInstanceEndsInTheDeadLetterQueue(t *testing.T) {
 			if res.Outcome != workflow.OutcomeFailed || res.FailedStep != tt.wantStep {
 				t.Fatalf("outcome %s at %q (%s), want failed at %s", res.Outcome, res.FailedStep, res.Reason, tt.wantStep)
 			}
-			if res.Execution.Error != "NoReachableSensor" {
-				t.Errorf("execution error %q, want NoReachableSensor (the Fail state repeats the caught error)", res.Execution.Error)
+			// The execution fails after the Map with its own error; its cause
+			// names the interface, the step and the step's error.
+			wantCause := fmt.Sprintf(`1 source interface(s) could not be placed, each sent to the dead-letter queue with its reason: ["%s at %s: NoReachableSensor"]`,
+				a.primaryENI(tt.instance), tt.wantStep)
+			if res.Execution.Error != workflow.ErrorInterfacePlacementFailed || res.Execution.Cause != wantCause {
+				t.Errorf("execution error %q cause %q, want %s %q", res.Execution.Error, res.Execution.Cause, workflow.ErrorInterfacePlacementFailed, wantCause)
 			}
 			letters, err := a.run.DeadLetters()
 			if err != nil {

@@ -2,6 +2,7 @@ package offline
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -20,7 +21,9 @@ import (
 // request rate allows. A sequential run is a burst of one at a time, so
 // every run has one.
 type BurstSummary struct {
-	Placements                       int
+	// Placements counts the executions, one per instance; Interfaces the
+	// source interfaces they placed, and the outcomes count interfaces.
+	Placements, Interfaces           int
 	Created, Exists, Skipped, Failed int
 	// Sensors is the number of candidate sensors in the final account, and
 	// MinSessions and MaxSessions the fewest and most sessions one holds.
@@ -42,15 +45,22 @@ func SummarizeBurst(ps []Placement, final *snapshot.Snapshot, cfg config.Config,
 	s := BurstSummary{Placements: len(ps)}
 	spans := make([]Interval, 0, len(ps))
 	for _, p := range ps {
-		switch p.Outcome {
-		case workflow.OutcomeCreated:
-			s.Created++
-		case workflow.OutcomeExists:
-			s.Exists++
-		case workflow.OutcomeSkipped:
-			s.Skipped++
-		case workflow.OutcomeFailed:
-			s.Failed++
+		each := p.Interfaces
+		if len(each) == 0 {
+			each = []Result{p.Result}
+		}
+		for _, r := range each {
+			s.Interfaces++
+			switch r.Outcome {
+			case workflow.OutcomeCreated:
+				s.Created++
+			case workflow.OutcomeExists:
+				s.Exists++
+			case workflow.OutcomeSkipped:
+				s.Skipped++
+			case workflow.OutcomeFailed:
+				s.Failed++
+			}
 		}
 		spans = append(spans, Interval{p.StartedAt, p.EndedAt})
 	}
@@ -64,14 +74,16 @@ func SummarizeBurst(ps []Placement, final *snapshot.Snapshot, cfg config.Config,
 // sessionsPerSensor counts the sessions (seeded and created) each candidate
 // sensor of the final account holds and returns how many candidates there
 // are, and the fewest and most sessions one holds. The candidates are picked
-// as GatherCandidates picks them (placement.IsCandidate): the targets
-// Config.TargetIDs lists, or, when it lists none, those carrying
-// Config.SensorTag; a target that is no candidate is no sensor of this
-// deployment, however many sessions it has.
+// as GatherCandidates picks them for any rule (placement.IsCandidate, for
+// each of cfg.Scopes): the targets the scope lists, or, when it lists none,
+// those carrying its SensorTag; a draining target, or one that is no
+// candidate, is no sensor to fill, however many sessions it has.
 func sessionsPerSensor(final *snapshot.Snapshot, cfg config.Config) (sensors, lo, hi int) {
 	count := map[string]int{}
+	scopes := cfg.Scopes()
 	for _, t := range final.TrafficMirrorTargets {
-		if placement.IsCandidate(t, cfg.TargetIDs, cfg.SensorTag) {
+		candidate := slices.ContainsFunc(scopes, func(sc config.Scope) bool { return placement.IsCandidate(t, sc.TargetIDs, sc.SensorTag) })
+		if candidate && !placement.Draining(t) {
 			count[aws.ToString(t.TrafficMirrorTargetId)] = 0
 		}
 	}
@@ -170,12 +182,15 @@ func CreateRateBound(creates int, b ec2sim.Bucket) time.Duration {
 
 // Lines is the summary as mirrorlocal's table output ends with it.
 func (s BurstSummary) Lines() []string {
-	out := []string{fmt.Sprintf("Burst summary: %d placed, %d failed (%d exists, %d skipped) of %d placement(s)",
-		s.Created, s.Failed, s.Exists, s.Skipped, s.Placements)}
+	of := fmt.Sprintf("%d placement(s)", s.Placements)
+	if s.Interfaces != s.Placements {
+		of = fmt.Sprintf("%d source interface(s) of %d placement(s)", s.Interfaces, s.Placements)
+	}
+	out := []string{fmt.Sprintf("Burst summary: %d placed, %d failed (%d exists, %d skipped) of %s", s.Created, s.Failed, s.Exists, s.Skipped, of)}
 	if s.Sensors == 0 {
 		out = append(out, "  sessions per sensor: no candidate sensor in the final account")
 	} else {
-		out = append(out, fmt.Sprintf("  sessions per sensor: %d–%d over %d candidate sensor(s) at the end (Config's TargetIds, else the targets carrying its SensorTag)",
+		out = append(out, fmt.Sprintf("  sessions per sensor: %d–%d over %d candidate sensor(s) at the end (each rule's TargetIds, else the targets carrying its SensorTag; not draining)",
 			s.MinSessions, s.MaxSessions, s.Sensors))
 	}
 	out = append(out, fmt.Sprintf("  most placements running at once: %d", s.MostAtOnce))

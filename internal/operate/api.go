@@ -1,8 +1,9 @@
 // Package operate is what mirrorctl knows about running mirrorflow: it turns
 // a Step Functions execution history into a per-step trace, failed
-// executions and dead-letter messages into one failure row per instance, and
-// both into tables and JSON; and it starts, waits for, redrives and retries
-// placements through narrow interfaces that the SDK clients satisfy.
+// executions and dead-letter messages into one failure row per instance or
+// source interface, and both into tables and JSON; and it starts, waits for,
+// redrives and retries placements through narrow interfaces that the SDK
+// clients satisfy.
 package operate
 
 import (

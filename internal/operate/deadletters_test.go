@@ -233,7 +233,7 @@ func TestRetryFromDeadLetterQueueStartsEventsEventBridgeCouldNotDeliver(t *testi
 	want := []RetryResult{
 		{MessageID: throttledID, InstanceID: "i-0e26b3747ee8aab5c", Status: StatusSucceeded, Deleted: true,
 			ExecutionARN: "arn:aws:states:us-east-1:123456789012:execution:PlacementStateMachine2048B983-tR7sXp2LqW9m:retry-i-0e26b3747ee8aab5c-20261122T120000Z"},
-		{MessageID: refusedID, InstanceID: "i-0a1b2c3d4e5f60718", Status: StatusFailed, Reason: "NoReachableSensor: no reachable sensor",
+		{MessageID: refusedID, InstanceID: "i-0a1b2c3d4e5f60718", Status: StatusFailed, Reason: workflow.ErrorInterfacePlacementFailed + ": " + failedCause,
 			ExecutionARN: "arn:aws:states:us-east-1:123456789012:execution:PlacementStateMachine2048B983-tR7sXp2LqW9m:retry-i-0a1b2c3d4e5f60718-20261122T120000Z"},
 		{MessageID: truncatedID, Status: "NOT_STARTED"},
 	}
@@ -262,6 +262,82 @@ func TestRetryFromDeadLetterQueueStartsEventsEventBridgeCouldNotDeliver(t *testi
 	}
 	if diff := cmp.Diff([]string{refusedID, truncatedID}, q.Visible()); diff != "" {
 		t.Errorf("messages visible after the retry (-want +got):\n%s", diff)
+	}
+}
+
+func TestRetryFromDeadLetterQueueStartsOneExecutionPerInstance(t *testing.T) {
+	const (
+		instance = "i-0a1b2c3d4e5f60718"
+		other    = "i-0fedcba9876543210"
+		failedAt = "arn:aws:states:us-east-1:123456789012:execution:Mirrorflow:manual-i-0a1b2c3d4e5f60718-20261122T103000Z"
+		sm       = "arn:aws:states:us-east-1:123456789012:stateMachine:Mirrorflow"
+		retried  = "arn:aws:states:us-east-1:123456789012:execution:Mirrorflow:retry-i-0a1b2c3d4e5f60718-20261122T120000Z"
+		retried2 = "arn:aws:states:us-east-1:123456789012:execution:Mirrorflow:retry-i-0fedcba9876543210-20261122T120000Z"
+	)
+	// A failed execution sent one message per interface that failed, each
+	// naming the instance; another instance failed on its own.
+	letter := func(instanceID, eni, step, errName string) string {
+		b, err := json.Marshal(workflow.DeadLetter{
+			Step: step, InstanceID: instanceID, NetworkInterfaceID: eni, ExecutionID: failedAt,
+			Input: json.RawMessage(`{"instanceId":"` + instanceID + `"}`), Error: errName, Cause: lambdaCause("no", errName),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	tests := []struct {
+		name        string
+		outcome     sfntypes.ExecutionStatus
+		wantDeleted bool
+		wantLeft    []string
+	}{
+		{"the messages of one instance's interfaces share a new execution and leave the queue once it succeeds",
+			sfntypes.ExecutionStatusSucceeded, true, []string{"other"}},
+		{"the messages of one instance's interfaces stay in the queue, visible, when their shared execution fails",
+			sfntypes.ExecutionStatusFailed, false, []string{"eni-a", "eni-b", "other"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := sqsfake.New(fakeQueueURL)
+			q.Errorf = t.Errorf
+			sent := time.Date(2026, 11, 22, 10, 30, 7, 0, time.UTC)
+			q.Add("eni-a", letter(instance, "eni-0a0a0a0a0a0a0a0a0", workflow.StepFilterBySG, "NoReachableSensor"), sent, nil)
+			q.Add("eni-b", letter(instance, "eni-0b0b0b0b0b0b0b0b0", workflow.StepCreateSession, "EC2Rejected"), sent, nil)
+			q.Add("other", letter(other, "eni-0c0c0c0c0c0c0c0c0", workflow.StepFilterByNACL, "NoReachableSensor"), sent, nil)
+			sf := &fakeSFN{outcome: map[string]sfntypes.ExecutionStatus{instance: tt.outcome, other: sfntypes.ExecutionStatusFailed}}
+			now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+			results, err := RetryDeadLetters(context.Background(), sf, queueClient(t, q), RetryOptions{
+				StateMachineARN: sm, QueueURL: fakeQueueURL, Limit: 10, Timeout: 5 * time.Second,
+				Backoff: Backoff{Initial: time.Millisecond, Max: time.Millisecond}, Now: func() time.Time { return now },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var inputs []string
+			for _, in := range sf.started {
+				inputs = append(inputs, aws.ToString(in.Input))
+			}
+			if diff := cmp.Diff([]string{`{"instanceId":"` + instance + `"}`, `{"instanceId":"` + other + `"}`}, inputs); diff != "" {
+				t.Errorf("executions started (-want +got):\n%s", diff)
+			}
+			reason := ""
+			if tt.outcome != sfntypes.ExecutionStatusSucceeded {
+				reason = workflow.ErrorInterfacePlacementFailed + ": " + failedCause
+			}
+			want := []RetryResult{
+				{MessageID: "eni-a", InstanceID: instance, ExecutionARN: retried, Status: string(tt.outcome), Deleted: tt.wantDeleted, Reason: reason},
+				{MessageID: "eni-b", InstanceID: instance, ExecutionARN: retried, Status: string(tt.outcome), Deleted: tt.wantDeleted, Reason: reason},
+				{MessageID: "other", InstanceID: other, ExecutionARN: retried2, Status: StatusFailed,
+					Reason: workflow.ErrorInterfacePlacementFailed + ": " + failedCause},
+			}
+			if diff := cmp.Diff(want, results); diff != "" {
+				t.Errorf("results (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantLeft, q.Visible()); diff != "" {
+				t.Errorf("messages visible after the retry (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

@@ -13,13 +13,16 @@ import (
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
 
-// Failure is one instance whose placement failed: its latest failure, and
-// how many the look-back saw.
+// Failure is one instance, or one of its interfaces, whose placement
+// failed: its latest failure, and how many the look-back saw.
 type Failure struct {
-	InstanceID string    `json:"instanceId"`
-	When       time.Time `json:"when"`
-	Step       string    `json:"step"`
-	Error      string    `json:"error"`
+	InstanceID string `json:"instanceId"`
+	// NetworkInterfaceID is the source interface whose placement failed;
+	// empty when the instance failed as a whole.
+	NetworkInterfaceID string    `json:"networkInterfaceId,omitempty"`
+	When               time.Time `json:"when"`
+	Step               string    `json:"step"`
+	Error              string    `json:"error"`
 	// Reason is the error's message, folded onto one line.
 	Reason       string `json:"reason"`
 	Execution    string `json:"execution,omitempty"`
@@ -90,27 +93,30 @@ func TraceUnexplained(ctx context.Context, api sfn.GetExecutionHistoryAPIClient,
 	return nil
 }
 
-// FailureRows makes one row per instance from failed executions and
-// dead-letter messages, newest first. An execution and the message it sent
-// are one failure; the row shows an instance's latest failure and counts
-// the others. A failure with no instance (its input was rejected, or its
-// message is unreadable) gets a row of its own, per execution or, when there
-// was none, per message. An event EventBridge could not deliver has no
-// execution: its row names StepStartExecution.
+// FailureRows makes one row per instance, or per interface when the
+// failure names one, from failed executions and dead-letter messages, newest
+// first. An execution and the messages it sent (one per interface that
+// failed) are one failure of each of those interfaces; a row shows an
+// interface's or instance's latest failure and counts the others. A failure
+// with no instance (its input was rejected, or its message is unreadable)
+// gets a row of its own, per execution or, when there was none, per message.
+// An event EventBridge could not deliver has no execution: its row names
+// StepStartExecution.
 func FailureRows(execs []FailedExecution, letters []DeadLetterMessage) []Failure {
-	// key says which failures share a row: the instance, or else the
-	// execution, or else the message.
+	// key says which failures share a row: the interface, or else the
+	// instance, or else the execution, or else the message.
 	type keyed struct {
 		key string
 		f   Failure
 	}
 	var all []keyed
-	byARN := map[string]int{}
+	// byARN finds an execution's messages: one per interface that failed.
+	byARN := map[string][]int{}
 	for _, m := range letters {
 		l := m.Letter
 		c, _ := workflow.ParseCause(l.Cause)
 		f := Failure{
-			InstanceID: l.InstanceID, When: m.SentAt, Step: l.Step, Error: l.Error,
+			InstanceID: l.InstanceID, NetworkInterfaceID: l.NetworkInterfaceID, When: m.SentAt, Step: l.Step, Error: l.Error,
 			Reason: oneLine(c.ErrorMessage), ExecutionARN: l.ExecutionID, Execution: nameOf(l.ExecutionID), InQueue: true,
 		}
 		if f.InstanceID == "" {
@@ -121,6 +127,8 @@ func FailureRows(execs []FailedExecution, letters []DeadLetterMessage) []Failure
 		}
 		key := f.InstanceID
 		switch {
+		case key != "" && f.NetworkInterfaceID != "":
+			key += " " + f.NetworkInterfaceID
 		case key != "":
 		case f.ExecutionARN != "":
 			key = "execution " + f.ExecutionARN
@@ -128,14 +136,16 @@ func FailureRows(execs []FailedExecution, letters []DeadLetterMessage) []Failure
 			key = "message " + m.MessageID
 		}
 		if f.ExecutionARN != "" {
-			byARN[f.ExecutionARN] = len(all)
+			byARN[f.ExecutionARN] = append(byARN[f.ExecutionARN], len(all))
 		}
 		all = append(all, keyed{key, f})
 	}
 	for _, e := range execs {
-		if i, ok := byARN[e.ARN]; ok {
-			if !e.StopTime.IsZero() {
-				all[i].f.When = e.StopTime
+		if is, ok := byARN[e.ARN]; ok {
+			for _, i := range is {
+				if !e.StopTime.IsZero() {
+					all[i].f.When = e.StopTime
+				}
 			}
 			continue
 		}
@@ -145,9 +155,13 @@ func FailureRows(execs []FailedExecution, letters []DeadLetterMessage) []Failure
 		}
 		if t := e.Trace; t != nil {
 			f.InstanceID, f.Step, f.Error, f.Reason = t.InstanceID, t.FailedStep, t.Error, t.Reason
+			f.NetworkInterfaceID = t.FailedNetworkInterfaceID
 		}
 		key := f.InstanceID
-		if key == "" {
+		switch {
+		case key != "" && f.NetworkInterfaceID != "":
+			key += " " + f.NetworkInterfaceID
+		case key == "":
 			key = "execution " + f.ExecutionARN
 		}
 		all = append(all, keyed{key, f})

@@ -8,7 +8,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
+
+// failedCause is the cause of an execution the fake fails: one interface
+// could not be placed.
+const failedCause = `1 source interface(s) could not be placed, each sent to the dead-letter queue with its reason: ["eni-0a1b2c3d4e5f60718 at FilterBySecurityGroup: NoReachableSensor"]`
 
 // fakeSFN starts executions in memory; each ends at once with the status
 // its instance is given in outcome (SUCCEEDED when not listed). The retry
@@ -53,8 +59,9 @@ func (f *fakeSFN) DescribeExecution(_ context.Context, in *sfn.DescribeExecution
 	}
 	out := &sfn.DescribeExecutionOutput{ExecutionArn: in.ExecutionArn, Status: status}
 	if status == sfntypes.ExecutionStatusFailed {
-		out.Error = aws.String("NoReachableSensor")
-		out.Cause = aws.String(`{"errorMessage":"no reachable sensor","errorType":"NoReachableSensor"}`)
+		// As PlacementFailed ends an execution one of whose interfaces failed.
+		out.Error = aws.String(workflow.ErrorInterfacePlacementFailed)
+		out.Cause = aws.String(failedCause)
 	}
 	return out, nil
 }

@@ -218,6 +218,77 @@ func TestBuildTrace(t *testing.T) {
 			},
 		},
 		{
+			name:    "a failure caught inside the Map is blamed on the step and its interface, not on InterfacePlacementFailed",
+			history: &history{events: recorded(t, "history-failed-at-security-group.json")},
+			check: func(t *testing.T, tr Trace) {
+				if tr.FailedStep != workflow.StepFilterBySG || tr.Error != "NoReachableSensor" || tr.FailedNetworkInterfaceID != "eni-0123456789abcdef0" {
+					t.Errorf("failed at %q for %q with %q; want FilterBySecurityGroup for eni-0123456789abcdef0 with NoReachableSensor",
+						tr.FailedStep, tr.FailedNetworkInterfaceID, tr.Error)
+				}
+				if !strings.HasPrefix(tr.Reason, "no reachable sensor for i-0a1b2c3d4e5f60718: FilterBySecurityGroup rejected the last 2") {
+					t.Errorf("reason %q, want the step's message", tr.Reason)
+				}
+				var got []string
+				for _, s := range tr.Steps {
+					got = append(got, s.Step+" "+s.NetworkInterfaceID)
+				}
+				want := []string{"CheckExistingSession ", "GatherCandidates eni-0123456789abcdef0", "FilterByAvailabilityZone eni-0123456789abcdef0",
+					"FilterBySecurityGroup eni-0123456789abcdef0", "SendInterfaceToDeadLetterQueue eni-0123456789abcdef0"}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("steps and their interfaces (-want +got):\n%s", diff)
+				}
+			},
+		},
+		{
+			name:    "an abort inside a Map iteration leaves its running step ABORTED, with its interface",
+			history: &history{events: recorded(t, "history-aborted-at-network-acl.json")},
+			check: func(t *testing.T, tr Trace) {
+				last := tr.Steps[len(tr.Steps)-1]
+				if tr.Status != StatusAborted || last.Step != workflow.StepFilterByNACL || last.Status != StatusAborted || last.NetworkInterfaceID != "eni-0123456789abcdef0" {
+					t.Errorf("execution %s, last step %+v; want FilterByNetworkACL ABORTED for eni-0123456789abcdef0", tr.Status, last)
+				}
+			},
+		},
+		{
+			name: "an interface CheckExistingSession failed has no failed Task, and InterfaceFailed's output names it",
+			history: newHistory().started(`{"instanceId":"i-0a1b2c3d"}`).mapEntered().iteration(0, "eni-0a1b2c3d").
+				stateWith(sfntypes.HistoryEventTypePassStateEntered, "InterfaceRejected", placementOf("eni-0a1b2c3d")).
+				add(sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypePassStateExited, StateExitedEventDetails: &sfntypes.StateExitedEventDetails{
+					Name: aws.String("InterfaceFailed"),
+					Output: aws.String(`{"cause":"eni-0a1b2c3d holds 3 sessions already","error":"NoRoomOnSource","failedStep":"CheckExistingSession",` +
+						`"instanceId":"i-0a1b2c3d","networkInterfaceId":"eni-0a1b2c3d","outcome":"failed","summary":"eni-0a1b2c3d at CheckExistingSession: NoRoomOnSource"}`)}}).
+				iterationEnded(sfntypes.HistoryEventTypeMapIterationSucceeded, 0).placementFailed(),
+			check: func(t *testing.T, tr Trace) {
+				if tr.FailedStep != workflow.StepCheckExistingSession || tr.Error != workflow.ErrorNoRoomOnSource ||
+					tr.FailedNetworkInterfaceID != "eni-0a1b2c3d" || tr.Reason != "eni-0a1b2c3d holds 3 sessions already" {
+					t.Errorf("failed at %q for %q: %q (%q); want CheckExistingSession for eni-0a1b2c3d: NoRoomOnSource", tr.FailedStep, tr.FailedNetworkInterfaceID, tr.Error, tr.Reason)
+				}
+			},
+		},
+		{
+			name: "a succeeded placement's outcome is the best of its interfaces', read from SummarizeInterfaces",
+			history: newHistory().started(`{"instanceId":"i-0a1b2c3d"}`).
+				add(sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeExecutionSucceeded, ExecutionSucceededEventDetails: &sfntypes.ExecutionSucceededEventDetails{
+					Output: aws.String(`{"anyCreated":true,"anyExists":false,"anyFailed":false,"instanceId":"i-0a1b2c3d","interfaces":[` +
+						`{"instanceId":"i-0a1b2c3d","outcome":"skipped","reason":"eni-0e0f0a0b is out of scope"},` +
+						`{"instanceId":"i-0a1b2c3d","outcome":"created","targetId":"tmt-0a1b2c3d","sessionId":"tms-0a1b2c3d"}]}`)}}),
+			check: func(t *testing.T, tr Trace) {
+				if tr.Outcome != workflow.OutcomeCreated || tr.TargetID != "tmt-0a1b2c3d" || tr.SessionID != "tms-0a1b2c3d" {
+					t.Errorf("outcome %q target %q session %q; want created on tmt-0a1b2c3d by tms-0a1b2c3d", tr.Outcome, tr.TargetID, tr.SessionID)
+				}
+			},
+		},
+		{
+			name: "TaskStateAborted ends the step ABORTED while the execution goes on",
+			history: newHistory().started(`{"instanceId":"i-0a1b2c3d"}`).entered(workflow.StepPickLeastLoaded).
+				typ(sfntypes.HistoryEventTypeTaskScheduled).typ(sfntypes.HistoryEventTypeTaskStateAborted),
+			check: func(t *testing.T, tr Trace) {
+				if tr.Steps[0].Status != StatusAborted || tr.Status != StatusRunning {
+					t.Errorf("step %s, execution %s; want ABORTED and RUNNING", tr.Steps[0].Status, tr.Status)
+				}
+			},
+		},
+		{
 			name:    "the console URL uses the execution's own Region",
 			history: newHistory().started(`{"instanceId":"i-0a1b2c3d"}`),
 			check: func(t *testing.T, tr Trace) {
@@ -264,6 +335,11 @@ func TestFailureRows(t *testing.T) {
 		return DeadLetterMessage{MessageID: arn, SentAt: sent, Letter: workflow.DeadLetter{
 			Step: step, InstanceID: instance, ExecutionID: arn, Error: "NoReachableSensor", Cause: lambdaCause("no\nreachable  sensor", "NoReachableSensor")}}
 	}
+	withInterface := func(m DeadLetterMessage, eni string) DeadLetterMessage {
+		m.MessageID += " " + eni
+		m.Letter.NetworkInterfaceID = eni
+		return m
+	}
 	tests := []struct {
 		name    string
 		execs   []FailedExecution
@@ -289,6 +365,27 @@ func TestFailureRows(t *testing.T) {
 				InstanceID: "i-0b", FailedStep: "CreateSession", Error: "States.Timeout", Reason: "Task timed out"}}},
 			want: []Failure{{InstanceID: "i-0b", When: at(7), Step: "CreateSession", Error: "States.Timeout", Reason: "Task timed out",
 				Execution: "3", ExecutionARN: "arn:x:3", Failures: 1}},
+		},
+		{
+			name:  "each interface that failed is a row of its own, dated when their execution stopped",
+			execs: []FailedExecution{{ARN: "arn:x:4", Name: "4", StopTime: at(8)}},
+			letters: []DeadLetterMessage{
+				withInterface(letter("i-0a", "arn:x:4", "FilterBySecurityGroup", at(6)), "eni-0a"),
+				withInterface(letter("i-0a", "arn:x:4", "CreateSession", at(7)), "eni-0b"),
+			},
+			want: []Failure{
+				{InstanceID: "i-0a", NetworkInterfaceID: "eni-0a", When: at(8), Step: "FilterBySecurityGroup", Error: "NoReachableSensor",
+					Reason: "no reachable sensor", Execution: "4", ExecutionARN: "arn:x:4", InQueue: true, Failures: 1},
+				{InstanceID: "i-0a", NetworkInterfaceID: "eni-0b", When: at(8), Step: "CreateSession", Error: "NoReachableSensor",
+					Reason: "no reachable sensor", Execution: "4", ExecutionARN: "arn:x:4", InQueue: true, Failures: 1},
+			},
+		},
+		{
+			name: "a failed execution without a message names the interface its trace failed",
+			execs: []FailedExecution{{ARN: "arn:x:5", Name: "5", StopTime: at(3), Trace: &Trace{
+				InstanceID: "i-0c", FailedStep: "FilterByNetworkACL", FailedNetworkInterfaceID: "eni-0c", Error: "NoReachableSensor", Reason: "rule 90"}}},
+			want: []Failure{{InstanceID: "i-0c", NetworkInterfaceID: "eni-0c", When: at(3), Step: "FilterByNetworkACL", Error: "NoReachableSensor",
+				Reason: "rule 90", Execution: "5", ExecutionARN: "arn:x:5", Failures: 1}},
 		},
 		{
 			name: "nothing failed is an empty list, not null",

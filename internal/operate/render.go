@@ -99,6 +99,8 @@ func RenderTraceTable(w io.Writer, t Trace) error {
 	}
 	status := t.Status
 	switch {
+	case t.FailedStep != "" && t.FailedNetworkInterfaceID != "":
+		status += " at " + t.FailedStep + " for " + t.FailedNetworkInterfaceID + ": " + t.Error
 	case t.FailedStep != "":
 		status += " at " + t.FailedStep + ": " + t.Error
 	case t.Error != "":
@@ -132,7 +134,14 @@ func RenderTraceTable(w io.Writer, t Trace) error {
 	}
 	tw = newTable(w)
 	tw.println("STEP\tSTATUS\tDURATION\tRETRIES\tDETAIL")
+	shown := ""
 	for _, s := range t.Steps {
+		// The state machine places each source interface in turn: say
+		// whose steps follow.
+		if s.NetworkInterfaceID != "" && s.NetworkInterfaceID != shown {
+			tw.printf("interface %s\t\t\t\t\n", s.NetworkInterfaceID)
+			shown = s.NetworkInterfaceID
+		}
 		details := stepDetails(s)
 		first := ""
 		if len(details) > 0 {
@@ -200,7 +209,8 @@ func stepDetails(s StepTrace) []string {
 	return out
 }
 
-// RenderFailuresTable writes one line per instance, newest failure first.
+// RenderFailuresTable writes one line per instance or interface, newest
+// failure first.
 func RenderFailuresTable(w io.Writer, rows []Failure) error {
 	if len(rows) == 0 {
 		_, err := fmt.Fprintln(w, "No failed placements and no dead-letter messages.")
@@ -210,13 +220,13 @@ func RenderFailuresTable(w io.Writer, rows []Failure) error {
 		return nil
 	}
 	tw := newTable(w)
-	tw.println("WHEN\tINSTANCE\tSTEP\tERROR\tIN DLQ\tCOUNT\tEXECUTION\tREASON")
+	tw.println("WHEN\tINSTANCE\tINTERFACE\tSTEP\tERROR\tIN DLQ\tCOUNT\tEXECUTION\tREASON")
 	for _, f := range rows {
 		inQueue := "no"
 		if f.InQueue {
 			inQueue = "yes"
 		}
-		tw.printf("%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", stamp(&f.When), dash(f.InstanceID), dash(f.Step),
+		tw.printf("%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", stamp(&f.When), dash(f.InstanceID), dash(f.NetworkInterfaceID), dash(f.Step),
 			dash(f.Error), inQueue, f.Failures, dash(f.Execution), dash(f.Reason))
 	}
 	if err := tw.Flush(); err != nil {

@@ -51,10 +51,15 @@ func RetryInput(l workflow.DeadLetter) (input, instanceID string, ok bool) {
 	return "", "", false
 }
 
-// RetryDeadLetters starts one new execution per dead-letter message, waits
-// for them all, deletes each message whose execution SUCCEEDED and makes
-// every other message visible again. The error is for a run that could not
-// begin (the queue could not be read); each message's fate is in its result.
+// RetryDeadLetters starts one new execution per placement the dead-letter
+// messages ask for, waits for them all, deletes each message whose execution
+// SUCCEEDED and makes every other message visible again. Messages that ask
+// for the same input share one execution: a failed execution sends one
+// message per source interface that failed, each naming the instance, and
+// one new execution places every interface of the instance again, where
+// one per message would race each other for the same interfaces. The error
+// is for a run that could not begin (the queue could not be read); each
+// message's fate is in its result.
 func RetryDeadLetters(ctx context.Context, sf StepFunctions, q Queue, o RetryOptions) ([]RetryResult, error) {
 	msgs, err := Take(ctx, q, o.QueueURL, o.Limit, o.Timeout+time.Minute)
 	if err != nil {
@@ -62,6 +67,8 @@ func RetryDeadLetters(ctx context.Context, sf StepFunctions, q Queue, o RetryOpt
 	}
 	results := make([]RetryResult, len(msgs))
 	names := map[string]int{}
+	// startedFor finds the result whose message started an input's execution.
+	startedFor := map[string]int{}
 	for i, m := range msgs {
 		r := &results[i]
 		r.MessageID = m.MessageID
@@ -74,11 +81,16 @@ func RetryDeadLetters(ctx context.Context, sf StepFunctions, q Queue, o RetryOpt
 			}
 			continue
 		}
+		if j, ok := startedFor[input]; ok {
+			r.ExecutionARN, r.Status, r.Reason = results[j].ExecutionARN, results[j].Status, results[j].Reason
+			continue
+		}
+		startedFor[input] = i
 		label := instanceID
 		if label == "" {
 			label = "input"
 		}
-		// Two messages for one instance in the same second would get one
+		// Two placements labelled alike in the same second would get one
 		// name, and Step Functions would start a single execution for both.
 		names[label]++
 		name := ExecutionName(PrefixRetry, label, o.Now())
@@ -94,20 +106,29 @@ func RetryDeadLetters(ctx context.Context, sf StepFunctions, q Queue, o RetryOpt
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
+	// ended keeps how each execution ended, so messages sharing one wait once.
+	type ending struct{ status, reason string }
+	ended := map[string]ending{}
 	for i, m := range msgs {
 		r := &results[i]
 		if r.ExecutionARN != "" {
-			out, err := Wait(waitCtx, sf, r.ExecutionARN, o.Backoff, nil)
-			switch {
-			case err != nil:
-				r.Reason = err.Error()
-			default:
-				r.Status = string(out.Status)
-				if r.Status != StatusSucceeded {
-					c, _ := workflow.ParseCause(aws.ToString(out.Cause))
-					r.Reason = strings.TrimSpace(aws.ToString(out.Error) + ": " + oneLine(c.ErrorMessage))
+			e, ok := ended[r.ExecutionARN]
+			if !ok {
+				e = ending{status: r.Status}
+				out, err := Wait(waitCtx, sf, r.ExecutionARN, o.Backoff, nil)
+				switch {
+				case err != nil:
+					e.reason = err.Error()
+				default:
+					e.status = string(out.Status)
+					if e.status != StatusSucceeded {
+						c, _ := workflow.ParseCause(aws.ToString(out.Cause))
+						e.reason = strings.TrimSpace(aws.ToString(out.Error) + ": " + oneLine(c.ErrorMessage))
+					}
 				}
+				ended[r.ExecutionARN] = e
 			}
+			r.Status, r.Reason = e.status, e.reason
 		}
 		if r.Status == StatusSucceeded {
 			if err := Delete(ctx, q, o.QueueURL, m); err != nil {

@@ -41,8 +41,12 @@ type Trace struct {
 	TargetID  string           `json:"targetId,omitempty"`
 	SessionID string           `json:"sessionId,omitempty"`
 	// FailedStep is the Task state whose error ended the placement, even
-	// when the state machine caught it and went on to the dead-letter path.
+	// when the state machine caught it and went on to the dead-letter path
+	// and the execution then failed with InterfacePlacementFailed.
 	FailedStep string `json:"failedStep,omitempty"`
+	// FailedNetworkInterfaceID is the source interface FailedStep was
+	// placing; empty when the instance failed as a whole.
+	FailedNetworkInterfaceID string `json:"failedNetworkInterfaceId,omitempty"`
 	// Error and Cause are the failed step's, or the execution's when no step failed.
 	Error string `json:"error,omitempty"`
 	Cause string `json:"cause,omitempty"`
@@ -55,10 +59,14 @@ type Trace struct {
 
 // StepTrace is one run of one Task state.
 type StepTrace struct {
-	Step      string     `json:"step"`
-	Status    string     `json:"status"`
-	StartTime *time.Time `json:"startTime,omitempty"`
-	Duration  Duration   `json:"durationMs"`
+	Step string `json:"step"`
+	// NetworkInterfaceID is the source interface the step placed: the Map
+	// iteration's, for every Task inside it (its dead-letter send included);
+	// empty for CheckExistingSession, which reads the whole instance.
+	NetworkInterfaceID string     `json:"networkInterfaceId,omitempty"`
+	Status             string     `json:"status"`
+	StartTime          *time.Time `json:"startTime,omitempty"`
+	Duration           Duration   `json:"durationMs"`
 	// Attempts counts the times the task was scheduled; Retries is
 	// Attempts-1, the state machine's Retry at work.
 	Attempts int `json:"attempts"`
@@ -134,12 +142,29 @@ type stepRun struct {
 	exited   bool
 	exitedAt time.Time
 	output   string
+	// aborted says Step Functions recorded TaskStateAborted: the Task was
+	// stopped while the execution went on or ended (abortedAt).
+	aborted   bool
+	abortedAt time.Time
+}
+
+// interfaceFailure is one source interface the Map ended as failed, read
+// from the output of the iteration's last state (InterfaceFailed).
+type interfaceFailure struct {
+	FailedStep         string           `json:"failedStep"`
+	NetworkInterfaceID string           `json:"networkInterfaceId"`
+	Outcome            workflow.Outcome `json:"outcome"`
+	Error              string           `json:"error"`
+	Cause              string           `json:"cause"`
 }
 
 // BuildTrace tells an execution's history, oldest event first, step by step.
 // It reads only the events, so every rule is a table test on recorded
 // histories. Task states are attributed by the last state entered: the
-// placement workflow runs one state at a time.
+// placement workflow runs one state at a time, the Map included (its
+// MaxConcurrency is 1, so one iteration's events end before the next
+// iteration's start). Steps inside a Map iteration carry the source
+// interface the iteration places.
 func BuildTrace(executionARN string, events []sfntypes.HistoryEvent) Trace {
 	t := Trace{
 		ExecutionARN: executionARN,
@@ -148,8 +173,15 @@ func BuildTrace(executionARN string, events []sfntypes.HistoryEvent) Trace {
 		ConsoleURL:   ConsoleURL(executionARN),
 		Steps:        []StepTrace{},
 	}
-	var runs []*stepRun
-	var current *stepRun
+	var (
+		runs    []*stepRun
+		current *stepRun
+		// iface is the source interface of the Map iteration running, once
+		// a state of the iteration has shown it; inIteration says one runs.
+		iface       string
+		inIteration bool
+		failures    []interfaceFailure
+	)
 	for _, e := range events {
 		at := aws.ToTime(e.Timestamp).UTC()
 		switch e.Type {
@@ -164,9 +196,7 @@ func BuildTrace(executionARN string, events []sfntypes.HistoryEvent) Trace {
 		case sfntypes.HistoryEventTypeExecutionSucceeded:
 			t.Status, t.StopTime = StatusSucceeded, timePtr(at)
 			if d := e.ExecutionSucceededEventDetails; d != nil {
-				if p, ok := decodePlacement(aws.ToString(d.Output)); ok {
-					t.Outcome, t.TargetID, t.SessionID = p.Outcome, p.TargetID, p.SessionID
-				}
+				t.Outcome, t.TargetID, t.SessionID = placedOutcome(aws.ToString(d.Output))
 			}
 		case sfntypes.HistoryEventTypeExecutionFailed:
 			t.Status, t.StopTime = StatusFailed, timePtr(at)
@@ -187,10 +217,16 @@ func BuildTrace(executionARN string, events []sfntypes.HistoryEvent) Trace {
 			current = &stepRun{trace: StepTrace{StartTime: timePtr(at)}}
 			if d := e.StateEnteredEventDetails; d != nil {
 				current.trace.Step = aws.ToString(d.Name)
-				if t.InstanceID == "" {
-					if p, ok := decodePlacement(aws.ToString(d.Input)); ok {
-						t.InstanceID = p.InstanceID
+				input := aws.ToString(d.Input)
+				if p, ok := decodePlacement(input); ok && t.InstanceID == "" {
+					t.InstanceID = p.InstanceID
+				}
+				current.trace.NetworkInterfaceID = interfaceOf(input)
+				if inIteration {
+					if current.trace.NetworkInterfaceID == "" {
+						current.trace.NetworkInterfaceID = iface
 					}
+					iface = current.trace.NetworkInterfaceID
 				}
 			}
 			runs = append(runs, current)
@@ -202,12 +238,38 @@ func BuildTrace(executionARN string, events []sfntypes.HistoryEvent) Trace {
 				}
 				current = nil
 			}
+		case sfntypes.HistoryEventTypeTaskStateAborted:
+			if current != nil {
+				current.aborted, current.abortedAt = true, at
+				current = nil
+			}
 		case sfntypes.HistoryEventTypePassStateEntered, sfntypes.HistoryEventTypeChoiceStateEntered,
 			sfntypes.HistoryEventTypeFailStateEntered, sfntypes.HistoryEventTypeSucceedStateEntered,
-			sfntypes.HistoryEventTypeWaitStateEntered:
+			sfntypes.HistoryEventTypeWaitStateEntered, sfntypes.HistoryEventTypeMapStateEntered,
+			sfntypes.HistoryEventTypeParallelStateEntered:
 			// Only Task states are steps; entering another state ends the
 			// current one even if the history has no TaskStateExited for it.
 			current = nil
+			if d := e.StateEnteredEventDetails; d != nil && inIteration {
+				if eni := interfaceOf(aws.ToString(d.Input)); eni != "" {
+					iface = eni
+				}
+			}
+		case sfntypes.HistoryEventTypePassStateExited:
+			// InterfaceFailed's output says which step failed an interface;
+			// for one CheckExistingSession failed (no room for a session) it
+			// is the only record, since no Task failed.
+			if d := e.StateExitedEventDetails; d != nil {
+				var f interfaceFailure
+				if json.Unmarshal([]byte(aws.ToString(d.Output)), &f) == nil && f.Outcome == workflow.OutcomeFailed && f.FailedStep != "" {
+					failures = append(failures, f)
+				}
+			}
+		case sfntypes.HistoryEventTypeMapIterationStarted:
+			current, inIteration, iface = nil, true, ""
+		case sfntypes.HistoryEventTypeMapIterationSucceeded, sfntypes.HistoryEventTypeMapIterationFailed,
+			sfntypes.HistoryEventTypeMapIterationAborted:
+			current, inIteration, iface = nil, false, ""
 		default:
 			if current != nil {
 				current.record(e, at)
@@ -220,8 +282,15 @@ func BuildTrace(executionARN string, events []sfntypes.HistoryEvent) Trace {
 	for i := len(t.Steps) - 1; i >= 0; i-- {
 		if s := t.Steps[i]; s.Status == StatusFailed && !s.RePick {
 			t.FailedStep, t.Error, t.Cause, t.Reason = s.Step, s.Error, s.Cause, s.Reason
+			t.FailedNetworkInterfaceID = s.NetworkInterfaceID
 			break
 		}
+	}
+	if t.FailedStep == "" && len(failures) > 0 {
+		f := failures[len(failures)-1]
+		c, _ := workflow.ParseCause(f.Cause)
+		t.FailedStep, t.FailedNetworkInterfaceID = f.FailedStep, f.NetworkInterfaceID
+		t.Error, t.Cause, t.Reason = f.Error, f.Cause, oneLine(c.ErrorMessage)
 	}
 	if t.FailedStep == "" && t.Cause != "" {
 		c, _ := workflow.ParseCause(t.Cause)
@@ -332,6 +401,8 @@ func (r *stepRun) finish(executionStatus string, executionStop *time.Time) StepT
 		final = r.attempts[len(r.attempts)-1]
 	}
 	switch {
+	case r.aborted && !final.done:
+		s.Status, end = StatusAborted, r.abortedAt
 	case final.done && final.failed:
 		s.Status, s.Caught = StatusFailed, r.exited
 		s.Error, s.Cause = final.error, final.cause
@@ -397,6 +468,69 @@ func decodePlacement(doc string) (workflow.Placement, bool) {
 		return *v.Payload, true
 	}
 	return v.Placement, v.InstanceID != "" || len(v.Steps) > 0
+}
+
+// interfaceOf reads which source interface a state's input is about: a
+// placement's source, or the networkInterfaceId of a dead-letter message.
+// It returns "" for anything else, such as CheckExistingSession's input.
+func interfaceOf(doc string) string {
+	var v struct {
+		Source *struct {
+			NetworkInterfaceID string `json:"networkInterfaceId"`
+		} `json:"source"`
+		NetworkInterfaceID string `json:"networkInterfaceId"`
+	}
+	if doc == "" || json.Unmarshal([]byte(doc), &v) != nil {
+		return ""
+	}
+	if v.Source != nil && v.Source.NetworkInterfaceID != "" {
+		return v.Source.NetworkInterfaceID
+	}
+	return v.NetworkInterfaceID
+}
+
+// placedOutcome reads a succeeded execution's output. Since the state
+// machine places each source interface in a Map, that output is
+// SummarizeInterfaces' (each interface's outcome under interfaces), or
+// CheckExistingSession's instance with outcome skipped when it ended at
+// NothingToMirror. Executions of the earlier graph, which placed one
+// interface and may be traced for as long as their history is kept (90
+// days), ended with the placement itself. The outcome is the best of the
+// interfaces' (created, then exists, then skipped), with its target and
+// session when one interface alone has it.
+func placedOutcome(doc string) (workflow.Outcome, string, string) {
+	type placed struct {
+		Outcome   workflow.Outcome `json:"outcome"`
+		TargetID  string           `json:"targetId"`
+		SessionID string           `json:"sessionId"`
+	}
+	var v struct {
+		placed
+		Interfaces []placed `json:"interfaces"`
+	}
+	if doc == "" || json.Unmarshal([]byte(doc), &v) != nil {
+		return "", "", ""
+	}
+	if v.Outcome != "" || len(v.Interfaces) == 0 {
+		return v.Outcome, v.TargetID, v.SessionID
+	}
+	for _, o := range []workflow.Outcome{workflow.OutcomeCreated, workflow.OutcomeExists, workflow.OutcomeSkipped} {
+		var with []placed
+		for _, p := range v.Interfaces {
+			if p.Outcome == o {
+				with = append(with, p)
+			}
+		}
+		switch len(with) {
+		case 0:
+			continue
+		case 1:
+			return o, with[0].TargetID, with[0].SessionID
+		default:
+			return o, "", ""
+		}
+	}
+	return "", "", ""
 }
 
 // oneLine folds a multi-line message into one line for a table cell.

@@ -58,9 +58,15 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 			s.Reservations[0].Instances[0].LaunchTime = &launched
 			return s
 		}},
-		{name: "an explicit sensor list and local-zone-only survive in Config", snap: func(t *testing.T) *snapshot.Snapshot {
+		{name: "an explicit sensor list, local-zone-only and rules survive in Config", snap: func(t *testing.T) *snapshot.Snapshot {
 			s := example("three-zones.json")(t)
-			s.Config = &config.Config{FilterID: "tmf-028da7ec9b76b272f", TargetIDs: []string{"tmt-7273e72bf6fabc352"}, LocalZoneOnly: true, SessionNumber: 7}
+			// Load fills Config's defaults, so the saved one has them too.
+			cfg := config.Config{FilterID: "tmf-028da7ec9b76b272f", TargetIDs: []string{"tmt-7273e72bf6fabc352"}, LocalZoneOnly: true, SessionNumber: 7,
+				Interfaces: config.InterfacesAll,
+				Rules: []config.Rule{{Name: "pci", Match: config.Match{Tags: []config.Tag{{Key: "env", Value: "pci"}}, SubnetIDs: []string{"subnet-0a1b2c3d4e5f60718"}},
+					FilterID: "tmf-0123456789abcdef0", SessionNumber: 2}},
+			}.WithDefaults()
+			s.Config = &cfg
 			return s
 		}},
 	}

@@ -28,6 +28,7 @@ func TestLoadTestdata(t *testing.T) {
 		{"sg-blocked.json", 4, 4, 1, 0},
 		{"full-sensor.json", 14, 14, 2, 10},
 		{"nacl-deny.json", 3, 3, 1, 0},
+		{"scoped.json", 14, 25, 11, 7},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {

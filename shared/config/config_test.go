@@ -20,7 +20,21 @@ func valid() config.Config {
 		FilterID:      "tmf-0a1b2c3d4e5f60718",
 		SensorTag:     config.DefaultSensorTag,
 		SessionNumber: 1,
+		ExcludeTag:    config.DefaultExcludeTag,
+		Interfaces:    config.InterfacesPrimary,
 	}
+}
+
+// defaulted is c with the defaults of the keys a case does not test, so a
+// want states only what the case is about.
+func defaulted(c config.Config) config.Config {
+	if c.ExcludeTag == (config.Tag{}) {
+		c.ExcludeTag = config.DefaultExcludeTag
+	}
+	if c.Interfaces == "" {
+		c.Interfaces = config.InterfacesPrimary
+	}
+	return c
 }
 
 // lookup is FromEnv's getenv over a map, as a test's environment.
@@ -147,6 +161,152 @@ func TestValidate(t *testing.T) {
 			},
 			wantErr: "FilterId is required",
 		},
+		{
+			name:   "Interfaces all is valid",
+			change: func(c *config.Config) { c.Interfaces = config.InterfacesAll },
+		},
+		{
+			name:   "an empty Interfaces means primary",
+			change: func(c *config.Config) { c.Interfaces = "" },
+		},
+		{
+			name:    "Interfaces must be primary or all",
+			change:  func(c *config.Config) { c.Interfaces = "some" },
+			wantErr: `Interfaces "some" is not primary or all`,
+		},
+		{
+			name:    "Interfaces is case-sensitive",
+			change:  func(c *config.Config) { c.Interfaces = "Primary" },
+			wantErr: `Interfaces "Primary" is not primary or all`,
+		},
+		{
+			name:   "a configured ExcludeTag is valid",
+			change: func(c *config.Config) { c.ExcludeTag = config.Tag{Key: "mirror", Value: "no"} },
+		},
+		{
+			name:    "an ExcludeTag Value without a Key opts nobody out",
+			change:  func(c *config.Config) { c.ExcludeTag = config.Tag{Value: "true"} },
+			wantErr: `ExcludeTag.Key is required when ExcludeTag.Value ("true") is set`,
+		},
+		{
+			name:   "the documented rules are valid",
+			change: func(c *config.Config) { c.Rules = documentedRules() },
+		},
+		{
+			name:   "a rule may give nothing but a Name and an empty Match",
+			change: func(c *config.Config) { c.Rules = []config.Rule{{Name: "everything"}} },
+		},
+		{
+			name:    "a rule without a Name is named by its index",
+			change:  func(c *config.Config) { c.Rules = []config.Rule{{Name: "a"}, {Name: "b"}, {}} },
+			wantErr: "Rules[2]: Name is required",
+		},
+		{
+			name:    "a blank Name is no Name",
+			change:  func(c *config.Config) { c.Rules = []config.Rule{{Name: "  "}} },
+			wantErr: "Rules[0]: Name is required",
+		},
+		{
+			name: "a Name given twice names both rules",
+			change: func(c *config.Config) {
+				c.Rules = []config.Rule{{Name: "pci"}, {Name: "prod"}, {Name: "dev"}, {Name: "pci"}}
+			},
+			wantErr: `Rules[3] ("pci"): Name is given twice (also Rules[0])`,
+		},
+		{
+			name:   "Names differing in case are different rules",
+			change: func(c *config.Config) { c.Rules = []config.Rule{{Name: "pci"}, {Name: "PCI"}} },
+		},
+		{
+			name: "a rule's FilterId is named with the rule",
+			change: func(c *config.Config) {
+				c.Rules = []config.Rule{{Name: "pci", FilterID: "tmf-0a1b2c3d"}, {Name: "prod", FilterID: "x"}}
+			},
+			wantErr: `Rules[1] ("prod"): FilterId "x" is not a traffic mirror filter id (tmf- followed by 8 or 17 hex digits)`,
+		},
+		{
+			name: "a rule's TargetIds entry is named by the rule and its index",
+			change: func(c *config.Config) {
+				c.Rules = []config.Rule{{Name: "a", TargetIDs: []string{"tmt-0aa11bb2", "tmf-0aa11bb2"}}}
+			},
+			wantErr: `Rules[0] ("a"): TargetIds[1] "tmf-0aa11bb2" is not a traffic mirror target id`,
+		},
+		{
+			name: "a rule's SensorTag needs a Key",
+			change: func(c *config.Config) {
+				c.Rules = []config.Rule{{Name: "a", SensorTag: &config.Tag{Value: "true"}}}
+			},
+			wantErr: `Rules[0] ("a"): SensorTag.Key is required when SensorTag is given`,
+		},
+		{
+			name: "a rule's SensorTag may have an empty Value",
+			change: func(c *config.Config) {
+				c.Rules = []config.Rule{{Name: "a", SensorTag: &config.Tag{Key: "ids"}}}
+			},
+		},
+		{
+			name:    "a rule's SessionNumber is range-checked like the top-level one",
+			change:  func(c *config.Config) { c.Rules = []config.Rule{{Name: "a", SessionNumber: 40000}} },
+			wantErr: `Rules[0] ("a"): SessionNumber 40000 is out of range 1-32766`,
+		},
+		{
+			name:    "a rule's negative SessionNumber is out of range",
+			change:  func(c *config.Config) { c.Rules = []config.Rule{{Name: "a", SessionNumber: -2}} },
+			wantErr: `Rules[0] ("a"): SessionNumber -2 is out of range 1-32766`,
+		},
+		{
+			name:   "a rule's SessionNumber 32766 is the largest allowed",
+			change: func(c *config.Config) { c.Rules = []config.Rule{{Name: "a", SessionNumber: 32766}} },
+		},
+		{
+			name: "a Match subnet must be a subnet id",
+			change: func(c *config.Config) {
+				c.Rules = []config.Rule{{Name: "a", Match: config.Match{SubnetIDs: []string{"subnet-0123456789abcdef0", "sub-1"}}}}
+			},
+			wantErr: `Rules[0] ("a"): Match.SubnetIds[1] "sub-1" is not a subnet id`,
+		},
+		{
+			name: "a Match VPC must be a VPC id",
+			change: func(c *config.Config) {
+				c.Rules = []config.Rule{{Name: "a", Match: config.Match{VPCIDs: []string{"vpc-0A1B2C3D"}}}}
+			},
+			wantErr: `Rules[0] ("a"): Match.VpcIds[0] "vpc-0A1B2C3D" is not a VPC id`,
+		},
+		{
+			name: "a Match tag needs a Key",
+			change: func(c *config.Config) {
+				c.Rules = []config.Rule{{Name: "a", Match: config.Match{Tags: []config.Tag{{Key: "env", Value: "prod"}, {Value: "x"}}}}}
+			},
+			wantErr: `Rules[0] ("a"): Match.Tags[1].Key is required`,
+		},
+		{
+			name: "a Match tag may have an empty Value",
+			change: func(c *config.Config) {
+				c.Rules = []config.Rule{{Name: "a", Match: config.Match{Tags: []config.Tag{{Key: "team"}}}}}
+			},
+		},
+		{
+			name: "a Match key given twice could never match, as an instance has one value per key",
+			change: func(c *config.Config) {
+				c.Rules = []config.Rule{{Name: "a", Match: config.Match{Tags: []config.Tag{
+					{Key: "env", Value: "prod"}, {Key: "team", Value: "ops"}, {Key: "env", Value: "dev"}}}}}
+			},
+			wantErr: `Rules[0] ("a"): Match.Tags[2] repeats the key "env" of Match.Tags[0]`,
+		},
+		{
+			name: "the first bad rule is the one reported",
+			change: func(c *config.Config) {
+				c.Rules = []config.Rule{{Name: "ok"}, {Name: "bad", FilterID: "x"}, {Name: "worse", SessionNumber: -1}}
+			},
+			wantErr: `Rules[1] ("bad"): FilterId "x"`,
+		},
+		{
+			name: "top-level problems are reported before the rules'",
+			change: func(c *config.Config) {
+				c.SessionNumber, c.Rules = 0, []config.Rule{{}}
+			},
+			wantErr: "SessionNumber 0 is out of range 1-32766",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,34 +341,62 @@ func TestWithDefaults(t *testing.T) {
 		want config.Config
 	}{
 		{
-			name: "an empty configuration gets the default sensor tag and session number 1",
+			name: "an empty configuration gets the default sensor tag, session number 1, the default exclude tag and primary interfaces",
 			in:   config.Config{FilterID: "tmf-0a1b2c3d"},
-			want: config.Config{FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, SessionNumber: 1},
+			want: config.Config{
+				FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, SessionNumber: 1,
+				ExcludeTag: config.Tag{Key: "mirrorflow:exclude", Value: "true"}, Interfaces: "primary",
+			},
 		},
 		{
 			name: "SensorTag is not defaulted when TargetIds are set",
 			in:   config.Config{TargetIDs: []string{"tmt-0aa11bb2"}},
-			want: config.Config{TargetIDs: []string{"tmt-0aa11bb2"}, SessionNumber: 1},
+			want: defaulted(config.Config{TargetIDs: []string{"tmt-0aa11bb2"}, SessionNumber: 1}),
 		},
 		{
 			name: "a configured SensorTag is kept",
 			in:   config.Config{SensorTag: config.Tag{Key: "role", Value: "ids"}},
-			want: config.Config{SensorTag: config.Tag{Key: "role", Value: "ids"}, SessionNumber: 1},
+			want: defaulted(config.Config{SensorTag: config.Tag{Key: "role", Value: "ids"}, SessionNumber: 1}),
 		},
 		{
 			name: "a SensorTag without a Key is replaced by the default",
 			in:   config.Config{SensorTag: config.Tag{Value: "ids"}},
-			want: config.Config{SensorTag: config.DefaultSensorTag, SessionNumber: 1},
+			want: defaulted(config.Config{SensorTag: config.DefaultSensorTag, SessionNumber: 1}),
 		},
 		{
 			name: "a configured SessionNumber is kept",
 			in:   config.Config{SensorTag: config.DefaultSensorTag, SessionNumber: 7, LocalZoneOnly: true},
-			want: config.Config{SensorTag: config.DefaultSensorTag, SessionNumber: 7, LocalZoneOnly: true},
+			want: defaulted(config.Config{SensorTag: config.DefaultSensorTag, SessionNumber: 7, LocalZoneOnly: true}),
 		},
 		{
 			name: "an out-of-range SessionNumber is left for Validate to report",
 			in:   config.Config{SensorTag: config.DefaultSensorTag, SessionNumber: -3},
-			want: config.Config{SensorTag: config.DefaultSensorTag, SessionNumber: -3},
+			want: defaulted(config.Config{SensorTag: config.DefaultSensorTag, SessionNumber: -3}),
+		},
+		{
+			name: "a configured ExcludeTag is kept",
+			in:   config.Config{SensorTag: config.DefaultSensorTag, SessionNumber: 1, ExcludeTag: config.Tag{Key: "mirror", Value: "off"}},
+			want: defaulted(config.Config{SensorTag: config.DefaultSensorTag, SessionNumber: 1, ExcludeTag: config.Tag{Key: "mirror", Value: "off"}}),
+		},
+		{
+			name: "an ExcludeTag without a Key is replaced by the default",
+			in:   config.Config{SensorTag: config.DefaultSensorTag, SessionNumber: 1, ExcludeTag: config.Tag{Value: "off"}},
+			want: defaulted(config.Config{SensorTag: config.DefaultSensorTag, SessionNumber: 1, ExcludeTag: config.DefaultExcludeTag}),
+		},
+		{
+			name: "Interfaces all is kept",
+			in:   config.Config{SensorTag: config.DefaultSensorTag, SessionNumber: 1, Interfaces: config.InterfacesAll},
+			want: defaulted(config.Config{SensorTag: config.DefaultSensorTag, SessionNumber: 1, Interfaces: "all"}),
+		},
+		{
+			name: "an invalid Interfaces is left for Validate to report",
+			in:   config.Config{SensorTag: config.DefaultSensorTag, SessionNumber: 1, Interfaces: "some"},
+			want: defaulted(config.Config{SensorTag: config.DefaultSensorTag, SessionNumber: 1, Interfaces: "some"}),
+		},
+		{
+			name: "rules get no defaults: what a rule leaves out is the top-level value",
+			in:   config.Config{SensorTag: config.DefaultSensorTag, SessionNumber: 1, Rules: []config.Rule{{Name: "a"}}},
+			want: defaulted(config.Config{SensorTag: config.DefaultSensorTag, SessionNumber: 1, Rules: []config.Rule{{Name: "a"}}}),
 		},
 	}
 	for _, tt := range tests {
@@ -244,30 +432,121 @@ func TestParse(t *testing.T) {
 			want: config.Config{
 				FilterID: "tmf-0a1b2c3d4e5f60718", TargetIDs: []string{},
 				SensorTag: config.Tag{Key: "mirrorflow:sensor", Value: "true"}, SessionNumber: 1,
+				ExcludeTag: config.Tag{Key: "mirrorflow:exclude", Value: "true"}, Interfaces: "primary",
+				Rules: documentedRules(),
 			},
+		},
+		{
+			name:  "a Config without the scope keys parses with their defaults",
+			input: readTestdata(t, "top-level-only.json"),
+			want: defaulted(config.Config{
+				FilterID: "tmf-0a1b2c3d4e5f60718", TargetIDs: []string{},
+				SensorTag: config.Tag{Key: "mirrorflow:sensor", Value: "true"}, SessionNumber: 1,
+			}),
 		},
 		{
 			name:  "omitted keys take their defaults",
 			input: readTestdata(t, "filter-only.json"),
-			want:  config.Config{FilterID: "tmf-0a1b2c3d4e5f60718", SensorTag: config.DefaultSensorTag, SessionNumber: 1},
+			want:  defaulted(config.Config{FilterID: "tmf-0a1b2c3d4e5f60718", SensorTag: config.DefaultSensorTag, SessionNumber: 1}),
 		},
 		{
 			name:  "TargetIds leave SensorTag unset",
 			input: readTestdata(t, "target-ids.json"),
-			want: config.Config{
+			want: defaulted(config.Config{
 				FilterID: "tmf-0a1b2c3d", TargetIDs: []string{"tmt-0aa11bb22cc33dd44", "tmt-0ee55ff6"},
 				LocalZoneOnly: true, SessionNumber: 32766,
-			},
+			}),
 		},
 		{
 			name:  "SessionNumber 0 becomes 1 after defaults",
 			input: `{"FilterId": "tmf-0a1b2c3d", "SessionNumber": 0}`,
-			want:  config.Config{FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, SessionNumber: 1},
+			want:  defaulted(config.Config{FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, SessionNumber: 1}),
 		},
 		{
 			name:  "whitespace after the object is allowed",
 			input: "{\"FilterId\": \"tmf-0a1b2c3d\"}\n\t \n",
-			want:  config.Config{FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, SessionNumber: 1},
+			want:  defaulted(config.Config{FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, SessionNumber: 1}),
+		},
+		{
+			name:  "Interfaces all and an ExcludeTag are read",
+			input: `{"FilterId": "tmf-0a1b2c3d", "Interfaces": "all", "ExcludeTag": {"Key": "mirror", "Value": "off"}}`,
+			want: config.Config{
+				FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, SessionNumber: 1,
+				ExcludeTag: config.Tag{Key: "mirror", Value: "off"}, Interfaces: "all",
+			},
+		},
+		{
+			name: "a rule's values are read, unset ones left for the top level",
+			input: `{"FilterId": "tmf-0a1b2c3d", "Rules": [{"Name": "a", "Match": {}, "FilterId": "tmf-0e1f2a3b",
+				"SensorTag": {"Key": "ids", "Value": ""}, "LocalZoneOnly": false, "SessionNumber": 9}, {"Name": "b", "Match": {}}]}`,
+			want: defaulted(config.Config{
+				FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, SessionNumber: 1,
+				Rules: []config.Rule{
+					{Name: "a", FilterID: "tmf-0e1f2a3b", SensorTag: &config.Tag{Key: "ids"}, LocalZoneOnly: ptr(false), SessionNumber: 9},
+					{Name: "b"},
+				},
+			}),
+		},
+		{
+			name:    "Interfaces other than primary or all is rejected",
+			input:   `{"FilterId": "tmf-0a1b2c3d", "Interfaces": "some"}`,
+			wantErr: `Interfaces "some" is not primary or all`,
+		},
+		{
+			name:    "a bad rule is named by index and name",
+			input:   `{"FilterId": "tmf-0a1b2c3d", "Rules": [{"Name": "pci"}, {"Name": "prod", "FilterId": "tmf-x"}]}`,
+			wantErr: `Rules[1] ("prod"): FilterId "tmf-x" is not a traffic mirror filter id`,
+		},
+		{
+			name:    "an unknown key in a rule's Match is named by its path",
+			input:   `{"FilterId": "tmf-0a1b2c3d", "Rules": [{"Name": "pci"}, {"Name": "prod", "Match": {"VpcIds": [], "Tag": []}}]}`,
+			wantErr: `decoding: Rules[1].Match: unknown field "Tag"`,
+		},
+		{
+			name:    "an unknown key in a rule is named by its path",
+			input:   `{"FilterId": "tmf-0a1b2c3d", "Rules": [{"Name": "pci", "Filter": "tmf-0a1b2c3d"}]}`,
+			wantErr: `decoding: Rules[0]: unknown field "Filter"`,
+		},
+		{
+			name:    "an unknown key in a Match tag is named by its path",
+			input:   `{"FilterId": "tmf-0a1b2c3d", "Rules": [{"Name": "a", "Match": {"Tags": [{"Key": "env", "Value": "prod"}, {"Key": "k", "Values": "v"}]}}]}`,
+			wantErr: `decoding: Rules[0].Match.Tags[1]: unknown field "Values"`,
+		},
+		{
+			name:    "an unknown key in a rule's SensorTag is named by its path",
+			input:   `{"FilterId": "tmf-0a1b2c3d", "Rules": [{"Name": "a", "SensorTag": {"Key": "k", "Val": "v"}}]}`,
+			wantErr: `decoding: Rules[0].SensorTag: unknown field "Val"`,
+		},
+		{
+			name:    "the first unknown key in the document is the one named",
+			input:   `{"FilterId": "tmf-0a1b2c3d", "ExcludeTags": {}, "Rules": [{"Name": "a", "Macth": {}}]}`,
+			wantErr: `decoding: unknown field "ExcludeTags"`,
+		},
+		{
+			name:  "keys match case-insensitively inside rules, as encoding/json matches them",
+			input: `{"filterid": "tmf-0a1b2c3d", "rules": [{"name": "a", "match": {"subnetids": ["subnet-0123abcd"]}, "sensortag": {"key": "k", "value": "v"}}]}`,
+			want: defaulted(config.Config{
+				FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, SessionNumber: 1,
+				Rules: []config.Rule{{Name: "a", Match: config.Match{SubnetIDs: []string{"subnet-0123abcd"}}, SensorTag: &config.Tag{Key: "k", Value: "v"}}},
+			}),
+		},
+		{
+			name:    "a type error before an unknown key keeps its UnmarshalTypeError",
+			input:   `{"FilterId": "tmf-0a1b2c3d", "SessionNumber": "1", "Bogus": true}`,
+			wantErr: "SessionNumber",
+			wantAs:  new(*json.UnmarshalTypeError),
+		},
+		{
+			name:    "a rule's LocalZoneOnly must be a boolean",
+			input:   `{"FilterId": "tmf-0a1b2c3d", "Rules": [{"Name": "a", "LocalZoneOnly": "yes"}]}`,
+			wantErr: "LocalZoneOnly",
+			wantAs:  new(*json.UnmarshalTypeError),
+		},
+		{
+			name:    "Rules must be a list",
+			input:   `{"FilterId": "tmf-0a1b2c3d", "Rules": {"Name": "a"}}`,
+			wantErr: "Rules",
+			wantAs:  new(*json.UnmarshalTypeError),
 		},
 		{
 			name:    "SessionNumber 32767 is rejected after parsing",
@@ -384,36 +663,54 @@ func TestEnvRoundTrip(t *testing.T) {
 		{name: "the default sensor tag survives", cfg: valid()},
 		{
 			name: "TargetIds survive in order without a sensor tag",
-			cfg: config.Config{
+			cfg: defaulted(config.Config{
 				FilterID: "tmf-0a1b2c3d", TargetIDs: []string{"tmt-0ee55ff6", "tmt-0aa11bb22cc33dd44", "tmt-0aa11bb2"},
 				SessionNumber: 1,
-			},
+			}),
 		},
 		{
 			name: "TargetIds and a sensor tag survive together",
-			cfg: config.Config{
+			cfg: defaulted(config.Config{
 				FilterID: "tmf-0a1b2c3d", TargetIDs: []string{"tmt-0aa11bb2"},
 				SensorTag: config.Tag{Key: "role", Value: "ids"}, SessionNumber: 3,
-			},
+			}),
 		},
 		{
 			name: "LocalZoneOnly true survives",
-			cfg:  config.Config{FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, LocalZoneOnly: true, SessionNumber: 1},
+			cfg:  defaulted(config.Config{FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, LocalZoneOnly: true, SessionNumber: 1}),
 		},
 		{
 			name: "the largest SessionNumber survives",
-			cfg:  config.Config{FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, SessionNumber: 32766},
+			cfg:  defaulted(config.Config{FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, SessionNumber: 32766}),
 		},
 		{
 			name: "a sensor tag with commas, spaces and an empty value survives",
-			cfg:  config.Config{FilterID: "tmf-0a1b2c3d", SensorTag: config.Tag{Key: " team, ops ", Value: ""}, SessionNumber: 1},
+			cfg:  defaulted(config.Config{FilterID: "tmf-0a1b2c3d", SensorTag: config.Tag{Key: " team, ops ", Value: ""}, SessionNumber: 1}),
 		},
 		{
 			name: "a tag value without a key survives beside TargetIds",
-			cfg: config.Config{
+			cfg: defaulted(config.Config{
 				FilterID: "tmf-0a1b2c3d", TargetIDs: []string{"tmt-0aa11bb2"},
 				SensorTag: config.Tag{Value: "orphan"}, SessionNumber: 1,
+			}),
+		},
+		{
+			name: "an ExcludeTag and Interfaces all survive",
+			cfg: config.Config{
+				FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, SessionNumber: 1,
+				ExcludeTag: config.Tag{Key: "mirror", Value: "off"}, Interfaces: config.InterfacesAll,
 			},
+		},
+		{
+			name: "rules survive in order, a LocalZoneOnly false and an empty tag value included",
+			cfg: defaulted(config.Config{
+				FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, LocalZoneOnly: true, SessionNumber: 1,
+				Rules: []config.Rule{
+					{Name: "pci", Match: config.Match{SubnetIDs: []string{"subnet-0123456789abcdef0"}}, TargetIDs: []string{"tmt-0aa11bb2"}, LocalZoneOnly: ptr(false)},
+					{Name: "ids", Match: config.Match{Tags: []config.Tag{{Key: "team"}}}, SensorTag: &config.Tag{Key: "ids"}, SessionNumber: 5},
+					{Name: "rest", FilterID: "tmf-0e1f2a3b"},
+				},
+			}),
 		},
 	}
 	for _, tt := range tests {
@@ -432,17 +729,17 @@ func TestEnvRoundTrip(t *testing.T) {
 	}
 }
 
-func TestEnvSetsEveryVariable(t *testing.T) {
-	want := []string{
-		config.EnvFilterID, config.EnvTargetIDs, config.EnvSensorTagKey, config.EnvSensorTagValue,
-		config.EnvLocalZoneOnly, config.EnvSessionNumber,
+func TestEnvIsOneVariableHoldingTheConfigurationAsJSON(t *testing.T) {
+	env := valid().Env()
+	if len(env) != 1 {
+		t.Errorf("Env sets %d variables, want only %s", len(env), config.EnvConfig)
 	}
-	var got []string
-	for k := range valid().Env() {
-		got = append(got, k)
+	var back config.Config
+	if err := json.Unmarshal([]byte(env[config.EnvConfig]), &back); err != nil {
+		t.Fatalf("%s is not JSON: %v", config.EnvConfig, err)
 	}
-	if diff := cmp.Diff(want, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
-		t.Errorf("Env keys (-want +got):\n%s", diff)
+	if diff := cmp.Diff(valid(), back); diff != "" {
+		t.Errorf("%s decodes to (-want +got):\n%s", config.EnvConfig, diff)
 	}
 }
 
@@ -454,61 +751,54 @@ func TestFromEnv(t *testing.T) {
 		wantErr string
 	}{
 		{
-			name: "unset variables take the defaults",
-			env:  map[string]string{config.EnvFilterID: "tmf-0a1b2c3d"},
-			want: config.Config{FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, SessionNumber: 1},
-		},
-		{
-			name: "TargetIds are split on commas and trimmed",
-			env: map[string]string{
-				config.EnvFilterID: "tmf-0a1b2c3d", config.EnvTargetIDs: " tmt-0aa11bb2 , tmt-0ee55ff6 ",
-			},
-			want: config.Config{FilterID: "tmf-0a1b2c3d", TargetIDs: []string{"tmt-0aa11bb2", "tmt-0ee55ff6"}, SessionNumber: 1},
-		},
-		{
-			name: "blank TargetIds mean none",
-			env:  map[string]string{config.EnvFilterID: "tmf-0a1b2c3d", config.EnvTargetIDs: "  "},
-			want: config.Config{FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, SessionNumber: 1},
-		},
-		{
-			name: "LocalZoneOnly accepts strconv's booleans",
-			env:  map[string]string{config.EnvFilterID: "tmf-0a1b2c3d", config.EnvLocalZoneOnly: "1"},
-			want: config.Config{FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, LocalZoneOnly: true, SessionNumber: 1},
+			name: "keys the JSON leaves out take the defaults",
+			env:  map[string]string{config.EnvConfig: `{"FilterId": "tmf-0a1b2c3d"}`},
+			want: defaulted(config.Config{FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, SessionNumber: 1}),
 		},
 		{
 			name: "SessionNumber 0 becomes 1",
-			env:  map[string]string{config.EnvFilterID: "tmf-0a1b2c3d", config.EnvSessionNumber: "0"},
-			want: config.Config{FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, SessionNumber: 1},
+			env:  map[string]string{config.EnvConfig: `{"FilterId": "tmf-0a1b2c3d", "SessionNumber": 0}`},
+			want: defaulted(config.Config{FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, SessionNumber: 1}),
 		},
 		{
-			name:    "a non-boolean LocalZoneOnly names the variable",
-			env:     map[string]string{config.EnvFilterID: "tmf-0a1b2c3d", config.EnvLocalZoneOnly: "yes"},
-			wantErr: `MIRRORFLOW_LOCAL_ZONE_ONLY "yes" is not a boolean`,
+			name:    "an unset variable is named",
+			env:     map[string]string{},
+			wantErr: "MIRRORFLOW_CONFIG is not set",
 		},
 		{
-			name:    "a non-number SessionNumber names the variable",
-			env:     map[string]string{config.EnvFilterID: "tmf-0a1b2c3d", config.EnvSessionNumber: "one"},
-			wantErr: `MIRRORFLOW_SESSION_NUMBER "one" is not a number`,
+			name:    "a blank variable is named",
+			env:     map[string]string{config.EnvConfig: " \n"},
+			wantErr: "MIRRORFLOW_CONFIG is not set",
 		},
 		{
-			name:    "a SessionNumber beyond int32 names the variable",
-			env:     map[string]string{config.EnvFilterID: "tmf-0a1b2c3d", config.EnvSessionNumber: "4294967297"},
-			wantErr: `MIRRORFLOW_SESSION_NUMBER "4294967297"`,
+			name:    "malformed JSON names the variable",
+			env:     map[string]string{config.EnvConfig: `FilterId=tmf-0a1b2c3d`},
+			wantErr: "reading MIRRORFLOW_CONFIG: invalid mirrorflow configuration: decoding: invalid character",
 		},
 		{
-			name:    "SessionNumber 32767 is out of range",
-			env:     map[string]string{config.EnvFilterID: "tmf-0a1b2c3d", config.EnvSessionNumber: "32767"},
-			wantErr: "SessionNumber 32767 is out of range",
+			name:    "an unknown key is refused as at synth",
+			env:     map[string]string{config.EnvConfig: `{"FilterId": "tmf-0a1b2c3d", "Rules": [{"Name": "a", "Match": {"Subnets": []}}]}`},
+			wantErr: `Rules[0].Match: unknown field "Subnets"`,
 		},
 		{
 			name:    "an unset FilterId is named by its configuration key",
-			env:     map[string]string{},
-			wantErr: "FilterId is required",
+			env:     map[string]string{config.EnvConfig: `{}`},
+			wantErr: "reading MIRRORFLOW_CONFIG: invalid mirrorflow configuration: FilterId is required",
+		},
+		{
+			name:    "SessionNumber 32767 is out of range",
+			env:     map[string]string{config.EnvConfig: `{"FilterId": "tmf-0a1b2c3d", "SessionNumber": 32767}`},
+			wantErr: "SessionNumber 32767 is out of range",
 		},
 		{
 			name:    "an empty TargetIds entry is named by its index",
-			env:     map[string]string{config.EnvFilterID: "tmf-0a1b2c3d", config.EnvTargetIDs: "tmt-0aa11bb2,,tmt-0ee55ff6"},
+			env:     map[string]string{config.EnvConfig: `{"FilterId": "tmf-0a1b2c3d", "TargetIds": ["tmt-0aa11bb2", "", "tmt-0ee55ff6"]}`},
 			wantErr: `TargetIds[1] ""`,
+		},
+		{
+			name:    "a bad rule is named as at synth",
+			env:     map[string]string{config.EnvConfig: `{"FilterId": "tmf-0a1b2c3d", "Rules": [{"Name": "a"}, {"Name": "a"}]}`},
+			wantErr: `Rules[1] ("a"): Name is given twice (also Rules[0])`,
 		},
 	}
 	for _, tt := range tests {
@@ -545,6 +835,11 @@ func FuzzParse(f *testing.F) {
 		`{"FilterId": "tmf-0a1b2c3d", "SensorTag": {"Value": "v"}, "SessionNumber": 32766}`,
 		`{"FilterId": "tmf-0a1b2c3d", "LocalZoneOnly": true, "SessionNumber": -0}`,
 		`{"filterid": "tmf-0a1b2c3d", "sessionnumber": 1e1}`,
+		`{"FilterId": "tmf-0a1b2c3d", "Interfaces": "all", "ExcludeTag": {"Key": "x", "Value": ""}}`,
+		`{"FilterId": "tmf-0a1b2c3d", "Rules": [{"Name": "a", "Match": {"Tags": [{"Key": "env", "Value": "prod"}]}, "LocalZoneOnly": false}]}`,
+		`{"FilterId": "tmf-0a1b2c3d", "Rules": [{"Name": "a", "Match": {"Tag": []}}]}`,
+		`{"FilterId": "tmf-0a1b2c3d", "Rules": [{"Name": "a", "SensorTag": null, "TargetIds": [], "Match": {"VpcIds": ["vpc-0a1b2c3d"]}}]}`,
+		`{"Rules": [{"Match": {"Tags": [{"Key": 1}]}}, {"X": [[{}]]}]}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -36,19 +36,19 @@ type Pick struct {
 // source while the counts said there was room). It prefers same-zone
 // sensors and falls back to others only when no same-zone sensor is left.
 //
-// Among the sensors left it does not take the one minimum. When an Auto
-// Scaling group starts hundreds of instances, their placements read the same
-// counts at nearly the same time, and all taking the least-loaded sensor
-// would overfill it. So the choice is weighted rendezvous hashing of
-// src.NetworkInterfaceID with each target id, weighted by the target's free
-// source slots: deterministic for a source and the counts it read, and over
-// many sources each sensor is chosen in proportion to its free slots, which
-// is how a burst fills every slot instead of piling onto one. Placed one at
-// a time, the least-loaded sensor is the likeliest choice, and a sensor's
-// chance shrinks with every source it takes. (No rule that sees only the
-// counts can be both: a lone placement and one of a burst read the same.)
+// Of the sensors left, one with the fewest sessions wins (rule 11 of the
+// snapshot format), so a placement running alone always goes to a
+// least-loaded sensor. Several often tie: when an Auto Scaling group starts
+// hundreds of instances, their placements read the same counts at nearly
+// the same time, and all taking the same one would overfill it. So the tie
+// is broken by weighted rendezvous hashing of src.NetworkInterfaceID with
+// each tied target id, weighted by the target's free source slots:
+// deterministic for a source and the counts it read, and over many sources
+// each tied sensor is chosen in proportion to its free slots, which is how
+// a burst spreads over every sensor it can. A sensor that a burst fills
+// regardless is caught at CreateSession as SensorFull and picked around.
 // Targets without a limit (load balancers) weigh as much as the emptiest
-// limited sensor in the pool, or all alike when none has a limit.
+// limited sensor tied with them, or all alike when none has a limit.
 // ok is false when no sensor is left.
 func PickLeastLoaded(src Source, sensors []Sensor, sessions []ec2types.TrafficMirrorSession, full []string) (p Pick, ok bool) {
 	p.Load = make(map[string]int, len(sensors))
@@ -104,8 +104,10 @@ func PickLeastLoaded(src Source, sensors []Sensor, sessions []ec2types.TrafficMi
 		p.Note = fmt.Sprintf("no sensor left for %s: %d of %d full", src.NetworkInterfaceID, len(p.Rejected), len(sensors))
 		return p, false
 	}
-	weight := weights(pool, p.Free)
-	best := slices.MinFunc(pool, func(a, b Sensor) int {
+	fewest := slices.MinFunc(pool, func(a, b Sensor) int { return cmp.Compare(p.Load[a.TargetID], p.Load[b.TargetID]) })
+	tied := slices.DeleteFunc(slices.Clone(pool), func(s Sensor) bool { return p.Load[s.TargetID] > p.Load[fewest.TargetID] })
+	weight := weights(tied, p.Free)
+	best := slices.MinFunc(tied, func(a, b Sensor) int {
 		return cmp.Or(
 			cmp.Compare(rendezvousScore(src.NetworkInterfaceID, a.TargetID, weight[a.TargetID]),
 				rendezvousScore(src.NetworkInterfaceID, b.TargetID, weight[b.TargetID])),
@@ -113,11 +115,11 @@ func PickLeastLoaded(src Source, sensors []Sensor, sessions []ec2types.TrafficMi
 		)
 	})
 	p.Chosen = best
-	p.Note = pickNote(src, p, pool, poolName)
+	p.Note = pickNote(src, p, len(pool), len(tied), poolName)
 	return p, true
 }
 
-// weights gives each sensor of the pool its weight in the choice: its free
+// weights gives each tied sensor its weight in the choice: its free
 // source slots, or for a target without a limit the most free slots of any
 // limited sensor in the pool (1 when none has a limit, so all weigh alike).
 func weights(pool []Sensor, free map[string]int) map[string]float64 {
@@ -138,8 +140,9 @@ func weights(pool []Sensor, free map[string]int) map[string]float64 {
 	return w
 }
 
-// pickNote says which sensor was chosen and why, for the console and the plan.
-func pickNote(src Source, p Pick, pool []Sensor, poolName string) string {
+// pickNote says which sensor was chosen and why, for the console and the
+// plan: pool sensors had room, tied of them the fewest sessions.
+func pickNote(src Source, p Pick, pool, tied int, poolName string) string {
 	best := p.Chosen
 	var note strings.Builder
 	fmt.Fprintf(&note, "%s (%s", best.TargetID, best.resourceName())
@@ -150,10 +153,14 @@ func pickNote(src Source, p Pick, pool []Sensor, poolName string) string {
 	if f, ok := p.Free[best.TargetID]; ok {
 		fmt.Fprintf(&note, ", %d of %d source slots free", f, best.MaxSources)
 	}
-	if len(pool) == 1 {
+	switch {
+	case pool == 1:
 		fmt.Fprintf(&note, "; the only %s sensor left", poolName)
-	} else {
-		fmt.Fprintf(&note, "; chosen among %d %s sensors weighted by free slots, so that placements running at once spread out", len(pool), poolName)
+	case tied == 1:
+		fmt.Fprintf(&note, "; the fewest sessions of %d %s sensors", pool, poolName)
+	default:
+		fmt.Fprintf(&note, "; the fewest sessions of %d %s sensors, tied with %d other(s): chosen among them weighted by free slots, so that placements running at once spread out",
+			pool, poolName, tied-1)
 	}
 	if p.CrossZone {
 		fmt.Fprintf(&note, "; no sensor in %s was left, so the mirrored traffic crosses zones", zoneName(src.AvailabilityZone))

@@ -3,6 +3,7 @@ package placement
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
@@ -235,20 +236,54 @@ func TestPickLeastLoadedTieBreak(t *testing.T) {
 	})
 }
 
-// TestPickSpreadsInProportionToFreeSlots is the burst case: many placements
-// read the same counts and pick at once. Each sensor must be chosen in
-// proportion to its free slots, so that the picks fit the room there is
-// instead of all landing on the one least-loaded sensor.
-func TestPickSpreadsInProportionToFreeSlots(t *testing.T) {
+// TestPickTakesTheFewestSessions is rule 11 for a placement running alone:
+// of the same-zone sensors with room, one with the fewest sessions wins,
+// whatever its free slots and whatever the hash says of the source.
+func TestPickTakesTheFewestSessions(t *testing.T) {
+	big := zoned(testSensor("tmt-big", "eni-big"), true)
+	big.MaxSources = 100
 	sensors := []Sensor{
-		zoned(testSensor("tmt-a", "eni-a"), true), // 10 free
-		zoned(testSensor("tmt-b", "eni-b"), true), // 5 free
-		zoned(testSensor("tmt-c", "eni-c"), true), // 1 free
-		zoned(testSensor("tmt-d", "eni-d"), true), // 4 free
+		zoned(testSensor("tmt-a", "eni-a"), true), // 2 sessions, 8 free
+		big,                                       // 3 sessions, 97 free
+		zoned(testSensor("tmt-c", "eni-c"), true), // 1 session, 9 free
+		zoned(testSensor("tmt-d", "eni-d"), true), // 1 session, 9 free
 	}
-	sessions := append(sessionsFrom("tmt-b", "eni-x", 5), sessionsFrom("tmt-c", "eni-y", 9)...)
-	sessions = append(sessions, sessionsFrom("tmt-d", "eni-z", 6)...)
-	free := map[string]int{"tmt-a": 10, "tmt-b": 5, "tmt-c": 1, "tmt-d": 4}
+	sessions := append(sessionsFrom("tmt-a", "eni-x", 2), sessionsFrom("tmt-big", "eni-y", 3)...)
+	sessions = append(sessions, sessionsFrom("tmt-c", "eni-z", 1)...)
+	sessions = append(sessions, sessionsFrom("tmt-d", "eni-w", 1)...)
+	for i := range 200 {
+		src := testSource()
+		src.NetworkInterfaceID = fmt.Sprintf("eni-%017x", i*104729)
+		p, ok := PickLeastLoaded(src, sensors, sessions, nil)
+		if !ok || (p.Chosen.TargetID != "tmt-c" && p.Chosen.TargetID != "tmt-d") {
+			t.Fatalf("source %s chose %q (ok=%v), want tmt-c or tmt-d, the sensors with the fewest sessions", src.NetworkInterfaceID, p.Chosen.TargetID, ok)
+		}
+		if !strings.Contains(p.Note, "the fewest sessions of 4 same-zone sensors, tied with 1 other(s)") {
+			t.Fatalf("note %q does not say the fewest sessions won, among a tie", p.Note)
+		}
+	}
+}
+
+// TestPickSpreadsTiesInProportionToFreeSlots is the burst case: many
+// placements read the same counts and pick at once. The sensors tied at the
+// fewest sessions must each be chosen in proportion to their free slots,
+// so that the picks spread over the room there is instead of all landing on
+// one sensor.
+func TestPickSpreadsTiesInProportionToFreeSlots(t *testing.T) {
+	big := zoned(testSensor("tmt-big", "eni-big"), true)
+	big.MaxSources = 100
+	sensors := []Sensor{
+		zoned(testSensor("tmt-a", "eni-a"), true), // 2 sessions, 8 free
+		big,                                       // 2 sessions, 98 free
+		zoned(testSensor("tmt-c", "eni-c"), true), // 2 sessions, 8 free
+		zoned(testSensor("tmt-d", "eni-d"), true), // 3 sessions: not tied, never chosen
+	}
+	var sessions []ec2types.TrafficMirrorSession
+	for _, id := range []string{"tmt-a", "tmt-big", "tmt-c"} {
+		sessions = append(sessions, sessionsFrom(id, "eni-"+id, 2)...)
+	}
+	sessions = append(sessions, sessionsFrom("tmt-d", "eni-z", 3)...)
+	free := map[string]int{"tmt-a": 8, "tmt-big": 98, "tmt-c": 8}
 	const n = 4000
 	counts := map[string]int{}
 	for i := range n {
@@ -260,10 +295,13 @@ func TestPickSpreadsInProportionToFreeSlots(t *testing.T) {
 		}
 		counts[p.Chosen.TargetID]++
 	}
+	if counts["tmt-d"] != 0 {
+		t.Errorf("tmt-d, with more sessions than the others, was chosen %d times", counts["tmt-d"])
+	}
 	for id, f := range free {
-		want := float64(n) * float64(f) / 20
-		if got := float64(counts[id]); got < want*0.85 || got > want*1.15 {
-			t.Errorf("%s (%d of 20 free slots) was chosen %d times of %d, want about %.0f: %v", id, f, counts[id], n, want, counts)
+		want := float64(n) * float64(f) / 114
+		if got := float64(counts[id]); got < want*0.8 || got > want*1.2 {
+			t.Errorf("%s (%d of 114 free slots among the tied) was chosen %d times of %d, want about %.0f: %v", id, f, counts[id], n, want, counts)
 		}
 	}
 }

@@ -130,8 +130,8 @@ func TestThreeZonesScenario(t *testing.T) {
 		{
 			name: "each instance goes to a sensor of its zone with room, or already has one",
 			want: map[string]string{
-				// sensor0A (7 free slots) and sensor3A (10) are both in us-east-1a; the weighted pick takes sensor0A for this source.
-				"i-5202beb1625020651": "created " + sensor0A,
+				// sensor0A (3 sessions) and sensor3A (none) are both in us-east-1a; the fewest sessions win.
+				"i-5202beb1625020651": "created " + sensor3A,
 				"i-e45dd1e7315dfb071": "exists tms-65b553f9b3af33c63",
 				"i-0e26b3747ee8aab5c": "created " + sensor2C,
 				"i-4c78b5b89e0facc1b": "created " + sensor3A,
@@ -186,7 +186,7 @@ func TestThreeZonesScenario(t *testing.T) {
 			},
 			want: map[string]string{
 				"i-0e26b3747ee8aab5c": "failed at network ACLs: " + sensor2C + ": acl-20c558f2339243a8a (subnet-e087e60867b7b5d58 inbound): rule 50 denies UDP 4789 from 10.0.2.32",
-				"i-5202beb1625020651": "created " + sensor0A,
+				"i-5202beb1625020651": "created " + sensor3A,
 			},
 		},
 		{

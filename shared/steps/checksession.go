@@ -1,9 +1,11 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,6 +13,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/mirrorflow/mirrorflow/shared/awserr"
+	"github.com/mirrorflow/mirrorflow/shared/config"
 	"github.com/mirrorflow/mirrorflow/shared/ec2api"
 	"github.com/mirrorflow/mirrorflow/shared/placement"
 	"github.com/mirrorflow/mirrorflow/shared/steperr"
@@ -18,71 +21,165 @@ import (
 )
 
 // CheckExistingSession reads the execution input, finds the instance's
-// primary interface and ends the placement early when there is nothing to
-// do: the interface already has a session to a candidate sensor (exists), it
-// is itself a traffic mirror target (skipped), or the instance lacks what a
-// mirror source needs (skipped). It calls DescribeInstances for the instance,
-// DescribeTrafficMirrorSessions for the interface's sessions and
-// DescribeTrafficMirrorTargets once for every target in the account, since
-// both the candidate test and the "is a sensor" test need them.
-func (h *Handlers) CheckExistingSession(ctx context.Context, start workflow.Start) (workflow.Placement, error) {
+// source interfaces (the primary one, or every one with Interfaces "all")
+// and decides, before any candidate work, which of them need a session, in
+// the order of the snapshot format's rules: an instance that is gone, a
+// sensor (any of its interfaces is a target) or opted out (ExcludeTag) has
+// nothing to mirror; an interface no rule matches is out of scope; one
+// whose instance type cannot be a source or whose subnet is IPv6-only is
+// skipped; one with a session to a live, non-draining candidate of its rule
+// exists; one that holds 3 sessions, or whose rule's session number is
+// taken, not counting its stale mirrorflow sessions, fails with
+// NoRoomOnSource. The rest go on to the candidate steps.
+//
+// It calls DescribeInstances for the instance, DescribeTrafficMirrorTargets
+// once for every target in the account (the sensor test and the candidate
+// test need them), DescribeSubnets for the sources' subnets and
+// DescribeTrafficMirrorSessions for their sessions; only when an interface
+// already has sessions does it ask whether their targets' interfaces, load
+// balancers or endpoints still exist.
+func (h *Handlers) CheckExistingSession(ctx context.Context, start workflow.Start) (workflow.Instance, error) {
 	const step = workflow.StepCheckExistingSession
-	p := workflow.Placement{ExecutionID: start.ExecutionID, Candidates: []placement.Sensor{}, Steps: []workflow.StepReport{}}
+	out := workflow.Instance{ExecutionID: start.ExecutionID, Interfaces: []workflow.Placement{}, Steps: []workflow.StepReport{}}
+	failed := func(r workflow.StepReport, err error) (workflow.Instance, error) {
+		if r.Step != "" {
+			out.Steps = append(out.Steps, r)
+		}
+		out.Outcome, out.Reason = workflow.OutcomeFailed, err.Error()
+		return out, err
+	}
+	skipped := func(reason string) (workflow.Instance, error) {
+		out.Outcome, out.Reason = workflow.OutcomeSkipped, reason
+		out.Steps = append(out.Steps, workflow.StepReport{Step: step, Note: reason})
+		return out, nil
+	}
 	if err := h.ready(); err != nil {
-		return fail(p, workflow.StepReport{}, err)
+		return failed(workflow.StepReport{}, err)
 	}
 	id, trigger, err := workflow.ParseInput(start.Input)
 	if err != nil {
-		return fail(p, workflow.StepReport{}, err)
+		return failed(workflow.StepReport{}, err)
 	}
-	p.InstanceID, p.Trigger = id, trigger
+	out.InstanceID, out.Trigger = id, trigger
 
 	inst, gone, err := h.runningInstance(ctx, id)
 	if err != nil {
-		return fail(p, workflow.StepReport{Step: step, Note: err.Error()}, err)
+		return failed(workflow.StepReport{Step: step, Note: err.Error()}, err)
 	}
 	if gone != "" {
-		p.Outcome, p.Reason = workflow.OutcomeSkipped, gone
-		return report(p, workflow.StepReport{Step: step, Note: "skipped: " + gone}), nil
-	}
-	src, err := placement.SourceFromInstance(inst)
-	if err != nil {
-		if errors.Is(err, placement.ErrIncompleteSource) {
-			p.Outcome, p.Reason = workflow.OutcomeSkipped, err.Error()
-			return report(p, workflow.StepReport{Step: step, Note: "skipped: " + err.Error()}), nil
-		}
-		ie := &steperr.InvalidInput{Reason: "reading instance " + id, Err: err}
-		return fail(p, workflow.StepReport{Step: step}, ie)
-	}
-	p.Source = &src
-
-	sessions, err := ec2api.TrafficMirrorSessionsAsList(ctx, h.EC2, &ec2.DescribeTrafficMirrorSessionsInput{
-		Filters: []ec2types.Filter{ec2api.Filter("network-interface-id", src.NetworkInterfaceID)},
-	})
-	if err != nil {
-		return fail(p, workflow.StepReport{Step: step}, steperr.FromEC2("describing the traffic mirror sessions of "+src.NetworkInterfaceID, err))
+		return skipped(gone)
 	}
 	targets, err := ec2api.TrafficMirrorTargetsAsList(ctx, h.EC2, &ec2.DescribeTrafficMirrorTargetsInput{})
 	if err != nil {
-		return fail(p, workflow.StepReport{Step: step}, steperr.FromEC2("describing traffic mirror targets", err))
+		return failed(workflow.StepReport{Step: step}, steperr.FromEC2("describing traffic mirror targets", err))
+	}
+	// Rule 1: a sensor is never mirrored, on any of its interfaces.
+	if target, ok := placement.SensorInstance(inst, targets); ok {
+		return skipped(fmt.Sprintf("%s is a sensor (one of its interfaces is traffic mirror target %s); a sensor is never mirrored", id, target))
+	}
+	// Rule 2: opted out.
+	if h.Config.OptedOut(configTags(inst.Tags)) {
+		return skipped(fmt.Sprintf("%s is opted out: it carries %s=%s", id, h.Config.ExcludeTag.Key, h.Config.ExcludeTag.Value))
+	}
+	subnets, err := h.subnetsOf(ctx, inst)
+	if err != nil {
+		return failed(workflow.StepReport{Step: step}, err)
+	}
+	sources, err := placement.SourcesOf(inst, h.Config.Interfaces == config.InterfacesAll)
+	if err != nil && !errors.Is(err, placement.ErrIncompleteSource) {
+		return failed(workflow.StepReport{Step: step}, &steperr.InvalidInput{Reason: "reading instance " + id, Err: err})
+	}
+	// An interface that lacks what a source needs is skipped with its
+	// reason; with Interfaces "all", the others are placed still.
+	incomplete := h.incompleteSources(inst, subnets, err)
+	if len(sources) == 0 {
+		reasons := make([]string, 0, len(incomplete))
+		for _, p := range incomplete {
+			reasons = append(reasons, p.Reason)
+		}
+		if len(reasons) == 0 && err != nil {
+			reasons = append(reasons, err.Error())
+		}
+		return skipped(strings.Join(reasons, "; "))
 	}
 
-	isCandidate := h.candidateTest(targets)
-	if s, ok := placement.ExistingSession(src.NetworkInterfaceID, sessions, isCandidate); ok {
-		p.Outcome = workflow.OutcomeExists
-		p.TargetID = aws.ToString(s.TrafficMirrorTargetId)
-		p.SessionID = aws.ToString(s.TrafficMirrorSessionId)
-		p.Reason = fmt.Sprintf("%s (%s) is already mirrored to sensor %s by session %s (session number %d)",
-			id, src.NetworkInterfaceID, p.TargetID, p.SessionID, aws.ToInt32(s.SessionNumber))
-		return report(p, workflow.StepReport{Step: step, Kept: []string{p.TargetID}, Note: p.Reason}), nil
+	var enis []string
+	for _, src := range sources {
+		enis = append(enis, src.NetworkInterfaceID)
 	}
-	if t, ok := placement.SensorTarget(src.NetworkInterfaceID, targets); ok {
-		p.Outcome = workflow.OutcomeSkipped
-		p.Reason = fmt.Sprintf("%s (%s) is itself traffic mirror target %s; a sensor is never mirrored",
-			id, src.NetworkInterfaceID, aws.ToString(t.TrafficMirrorTargetId))
-		return report(p, workflow.StepReport{Step: step, Note: p.Reason}), nil
+	sessions, err := ec2api.TrafficMirrorSessionsAsList(ctx, h.EC2, &ec2.DescribeTrafficMirrorSessionsInput{
+		Filters: []ec2types.Filter{ec2api.Filter("network-interface-id", enis...)},
+	})
+	if err != nil {
+		return failed(workflow.StepReport{Step: step}, steperr.FromEC2("describing the traffic mirror sessions of "+strings.Join(enis, ", "), err))
 	}
-	return report(p, workflow.StepReport{Step: step, Note: h.sourceNote(src, sessions)}), nil
+	live, err := h.liveTargets(ctx, targets, sessions)
+	if err != nil {
+		return failed(workflow.StepReport{Step: step}, err)
+	}
+
+	for _, src := range sources {
+		out.Interfaces = append(out.Interfaces, h.decideSource(inst, src, subnets, targets, sessions, live))
+	}
+	out.Interfaces = append(out.Interfaces, incomplete...)
+	inDeviceOrder(inst, out.Interfaces)
+	for i := range out.Interfaces {
+		out.Interfaces[i].ExecutionID, out.Interfaces[i].Trigger = out.ExecutionID, out.Trigger
+	}
+	out.Steps = append(out.Steps, workflow.StepReport{Step: step, Note: instanceNote(out)})
+	return out, nil
+}
+
+// decideSource is CheckExistingSession's decision for one source interface:
+// its scope, and the outcome of the rules that need no candidate work.
+func (h *Handlers) decideSource(inst ec2types.Instance, src placement.Source, subnets map[string]ec2types.Subnet,
+	targets []ec2types.TrafficMirrorTarget, sessions []ec2types.TrafficMirrorSession, live map[string]bool) workflow.Placement {
+	const step = workflow.StepCheckExistingSession
+	p := workflow.Placement{InstanceID: src.InstanceID, Source: &src, Candidates: []placement.Sensor{}, Steps: []workflow.StepReport{}}
+	decide := func(o workflow.Outcome, reason string) workflow.Placement {
+		p.Outcome, p.Reason = o, reason
+		return report(p, workflow.StepReport{Step: step, Note: reason})
+	}
+	// Rule 3: the first matching rule decides; none is out of scope.
+	scope, ok := h.Config.ScopeOf(configTags(inst.Tags), src.SubnetID, src.VPCID)
+	if !ok {
+		return decide(workflow.OutcomeSkipped, outOfScope(src))
+	}
+	p.Scope = &scope
+	// Rule 4: a source EC2 can mirror.
+	subnet, known := subnets[src.SubnetID]
+	if reason, skip := placement.Ineligible(src, subnet, known); skip {
+		return decide(workflow.OutcomeSkipped, reason)
+	}
+	// Rule 5: already mirrored to a live, non-draining candidate of its rule.
+	mine := slices.DeleteFunc(slices.Clone(sessions), func(s ec2types.TrafficMirrorSession) bool {
+		return aws.ToString(s.NetworkInterfaceId) != src.NetworkInterfaceID
+	})
+	p.SourceSessions = len(mine)
+	candidate := candidateTest(scope, targets, live)
+	if s, ok := placement.ExistingSession(src.NetworkInterfaceID, mine, candidate); ok {
+		p.TargetID, p.SessionID = aws.ToString(s.TrafficMirrorTargetId), aws.ToString(s.TrafficMirrorSessionId)
+		reason := fmt.Sprintf("%s (%s) is already mirrored to sensor %s by session %s (session number %d)",
+			src.InstanceID, src.NetworkInterfaceID, p.TargetID, p.SessionID, aws.ToInt32(s.SessionNumber))
+		p.Outcome, p.Reason = workflow.OutcomeExists, reason
+		return report(p, workflow.StepReport{Step: step, Kept: []string{p.TargetID}, Note: reason})
+	}
+	// Rule 6: room for one more session, once its stale ones are deleted.
+	stale, reason, ok := placement.RoomOnSource(src.NetworkInterfaceID, mine, scope.SessionNumber, candidate, managedByMirrorflow)
+	if !ok {
+		p.Error = workflow.ErrorNoRoomOnSource
+		return decide(workflow.OutcomeFailed, reason)
+	}
+	note := fmt.Sprintf("source %s (%s) in %s, subnet %s%s; no session to a candidate sensor",
+		src.NetworkInterfaceID, src.PrivateIP, src.AvailabilityZone, src.SubnetID, ruleOf(scope))
+	if len(stale) > 0 {
+		ids := make([]string, 0, len(stale))
+		for _, s := range stale {
+			ids = append(ids, aws.ToString(s.TrafficMirrorSessionId)+" to "+aws.ToString(s.TrafficMirrorTargetId))
+		}
+		note += fmt.Sprintf("; stale mirrorflow session(s) %s are deleted before the new one is created", strings.Join(ids, ", "))
+	}
+	return report(p, workflow.StepReport{Step: step, Note: note})
 }
 
 // runningInstance describes the instance. When it is not running, or EC2
@@ -111,33 +208,145 @@ func (h *Handlers) runningInstance(ctx context.Context, id string) (inst ec2type
 	return inst, "", nil
 }
 
-// candidateTest returns whether a target id is a configured sensor, among
-// the targets EC2 described: a session to a target that no longer exists
-// mirrors nothing and does not count.
-func (h *Handlers) candidateTest(targets []ec2types.TrafficMirrorTarget) func(string) bool {
-	candidates := map[string]bool{}
-	for _, t := range targets {
-		if placement.IsCandidate(t, h.Config.TargetIDs, h.Config.SensorTag) {
-			candidates[aws.ToString(t.TrafficMirrorTargetId)] = true
-		}
+// subnetsOf describes the subnets of the instance's interfaces, by filter
+// so that a subnet gone meanwhile is missing from the answer rather than
+// failing the call: rule 4 reads whether each is IPv6-only.
+func (h *Handlers) subnetsOf(ctx context.Context, inst ec2types.Instance) (map[string]ec2types.Subnet, error) {
+	ids := []string{aws.ToString(inst.SubnetId)}
+	for _, ni := range inst.NetworkInterfaces {
+		ids = append(ids, aws.ToString(ni.SubnetId))
 	}
-	return func(id string) bool { return candidates[id] }
+	out := map[string]ec2types.Subnet{}
+	if ids = sortedUnique(ids); len(ids) == 0 {
+		return out, nil
+	}
+	subnets, err := ec2api.SubnetsAsList(ctx, h.EC2, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{ec2api.Filter("subnet-id", ids...)}})
+	if err != nil {
+		return nil, steperr.FromEC2("describing the subnets of "+aws.ToString(inst.InstanceId), err)
+	}
+	for _, s := range subnets {
+		out[aws.ToString(s.SubnetId)] = s
+	}
+	return out, nil
 }
 
-// sourceNote says what the step found, and warns when a session the
-// workflow does not own already takes the configured session number, since
-// CreateSession will then be refused.
-func (h *Handlers) sourceNote(src placement.Source, sessions []ec2types.TrafficMirrorSession) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "source %s (%s) in %s, subnet %s; no session to a candidate sensor", src.NetworkInterfaceID, src.PrivateIP, src.AvailabilityZone, src.SubnetID)
-	if n := len(sessions); n > 0 {
-		fmt.Fprintf(&b, "; %d session(s) to other targets left alone", n)
+// incompleteSources are the interfaces placement.SourcesOf could not make
+// a source of (no IPv4 address, no subnet...), each decided in the order of
+// the rules: out of scope when no rule matches it (rule 3), else skipped
+// with its rule and the IPv6-only reason when its subnet is IPv6-only (rule
+// 4: such an interface has no IPv4 address to mirror from), else with what
+// it lacks.
+func (h *Handlers) incompleteSources(inst ec2types.Instance, subnets map[string]ec2types.Subnet, err error) []workflow.Placement {
+	var out []workflow.Placement
+	var each []error
+	if joined, ok := err.(interface{ Unwrap() []error }); ok { //nolint:errorlint // SourcesOf joins one InterfaceError per interface; each is read in turn.
+		each = joined.Unwrap()
+	} else if err != nil {
+		each = []error{err}
 	}
-	for _, s := range sessions {
-		if aws.ToInt32(s.SessionNumber) == h.Config.SessionNumber {
-			fmt.Fprintf(&b, "; session number %d is already taken by %s to %s, so creating a session will fail until SessionNumber is changed",
-				h.Config.SessionNumber, aws.ToString(s.TrafficMirrorSessionId), aws.ToString(s.TrafficMirrorTargetId))
+	for _, e := range each {
+		var ie *placement.InterfaceError
+		if !errors.As(e, &ie) {
+			// The primary interface, as SourceFromInstance reports it.
+			ie = &placement.InterfaceError{InstanceID: aws.ToString(inst.InstanceId), Err: e}
+			for _, ni := range inst.NetworkInterfaces {
+				if ni.Attachment != nil && aws.ToInt32(ni.Attachment.DeviceIndex) == 0 {
+					ie.NetworkInterfaceID = aws.ToString(ni.NetworkInterfaceId)
+				}
+			}
+		}
+		src := placement.Source{InstanceID: ie.InstanceID, NetworkInterfaceID: ie.NetworkInterfaceID, InstanceType: string(inst.InstanceType)}
+		for _, ni := range inst.NetworkInterfaces {
+			if aws.ToString(ni.NetworkInterfaceId) == ie.NetworkInterfaceID {
+				src.SubnetID, src.VPCID = aws.ToString(ni.SubnetId), aws.ToString(ni.VpcId)
+			}
+		}
+		p := workflow.Placement{InstanceID: src.InstanceID, Source: &src, Outcome: workflow.OutcomeSkipped, Candidates: []placement.Sensor{}}
+		scope, inScope := h.Config.ScopeOf(configTags(inst.Tags), src.SubnetID, src.VPCID)
+		switch {
+		case !inScope:
+			p.Reason = outOfScope(src)
+		default:
+			p.Scope, p.Reason = &scope, ie.Error()
+			if subnet, ok := subnets[src.SubnetID]; ok {
+				if why, skip := placement.Ineligible(src, subnet, true); skip {
+					p.Reason = why
+				}
+			}
+		}
+		p.Steps = []workflow.StepReport{{Step: workflow.StepCheckExistingSession, Note: p.Reason}}
+		out = append(out, p)
+	}
+	return out
+}
+
+// outOfScope is rule 3's reason for an interface no rule matches.
+func outOfScope(src placement.Source) string {
+	return fmt.Sprintf("%s is out of scope: no rule matches it (subnet %s, VPC %s, the instance's tags)", src.NetworkInterfaceID, src.SubnetID, src.VPCID)
+}
+
+// inDeviceOrder sorts an instance's interface placements as EC2 attaches
+// them (network card, then device index), so the Map places the primary
+// interface first and the console lists them as the instance does.
+func inDeviceOrder(inst ec2types.Instance, ps []workflow.Placement) {
+	order := map[string]int{}
+	for _, ni := range inst.NetworkInterfaces {
+		if a := ni.Attachment; a != nil {
+			order[aws.ToString(ni.NetworkInterfaceId)] = int(aws.ToInt32(a.NetworkCardIndex))<<16 + int(aws.ToInt32(a.DeviceIndex))
 		}
 	}
-	return b.String()
+	slices.SortStableFunc(ps, func(a, b workflow.Placement) int {
+		return cmp.Compare(order[a.Source.NetworkInterfaceID], order[b.Source.NetworkInterfaceID])
+	})
+}
+
+// candidateTest says whether a target id is a candidate of scope that can
+// take traffic: configured by the scope's rule, what it points at still
+// there (live), and not draining.
+func candidateTest(scope config.Scope, targets []ec2types.TrafficMirrorTarget, live map[string]bool) func(string) bool {
+	byID := make(map[string]ec2types.TrafficMirrorTarget, len(targets))
+	for _, t := range targets {
+		byID[aws.ToString(t.TrafficMirrorTargetId)] = t
+	}
+	return func(id string) bool {
+		t, ok := byID[id]
+		return ok && scope.Candidate(id, configTags(t.Tags)) && live[id] && !placement.Draining(t)
+	}
+}
+
+// managedByMirrorflow reports whether mirrorflow made the session (it tags
+// every session it creates), which is what makes a session stale rather
+// than someone else's to leave alone.
+func managedByMirrorflow(s ec2types.TrafficMirrorSession) bool {
+	return slices.ContainsFunc(s.Tags, func(t ec2types.Tag) bool {
+		return aws.ToString(t.Key) == TagManagedBy && aws.ToString(t.Value) == ManagedByValue
+	})
+}
+
+// configTags converts EC2's tags to the configuration's.
+func configTags(tags []ec2types.Tag) []config.Tag {
+	out := make([]config.Tag, 0, len(tags))
+	for _, t := range tags {
+		out = append(out, config.Tag{Key: aws.ToString(t.Key), Value: aws.ToString(t.Value)})
+	}
+	return out
+}
+
+// ruleOf names the rule that decides an interface (", rule pci"), or
+// nothing when the configuration has no rules.
+func ruleOf(s config.Scope) string {
+	if s.Rule == "" {
+		return ""
+	}
+	return ", rule " + s.Rule
+}
+
+// instanceNote sums CheckExistingSession's decisions up for the console.
+func instanceNote(in workflow.Instance) string {
+	count := map[workflow.Outcome]int{}
+	for _, p := range in.Interfaces {
+		count[p.Outcome]++
+	}
+	return fmt.Sprintf("%d source interface(s): %d to place, %d already mirrored, %d skipped, %d failed",
+		len(in.Interfaces), count[""], count[workflow.OutcomeExists], count[workflow.OutcomeSkipped], count[workflow.OutcomeFailed])
 }

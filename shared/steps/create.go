@@ -32,8 +32,8 @@ const (
 	sessionNamePrefix = "mirrorflow-"
 )
 
-// PickLeastLoaded drops full sensors and picks one of those left,
-// preferring the source's zone and weighting the choice by free source
+// PickLeastLoaded drops full sensors and picks one with the fewest
+// sessions, preferring the source's zone and spreading ties by free source
 // slots (placement.PickLeastLoaded). One DescribeTrafficMirrorSessions with
 // a traffic-mirror-target-id filter (one per 200 sensors) reads the load of
 // every candidate. The chosen sensor becomes TargetID; the candidates stay,
@@ -133,6 +133,11 @@ func (h *Handlers) CreateSession(ctx context.Context, p workflow.Placement) (wor
 	if p.TargetID == "" {
 		return fail(p, workflow.StepReport{}, &steperr.InvalidInput{Reason: step + " needs the targetId that " + workflow.StepPickLeastLoaded + " chooses; the payload has none"})
 	}
+	deleted, err := h.deleteStale(ctx, p)
+	p.DeletedSessions = deleted
+	if err != nil {
+		return fail(p, workflow.StepReport{Step: step}, err)
+	}
 	in := h.createInput(p)
 	out, err := h.EC2.CreateTrafficMirrorSession(ctx, in)
 	switch {
@@ -145,11 +150,17 @@ func (h *Handlers) CreateSession(ctx context.Context, p workflow.Placement) (wor
 		p.SessionID = aws.ToString(s.TrafficMirrorSessionId)
 		p.Reason = fmt.Sprintf("created session %s from %s to %s (session number %d, filter %s, VNI %d)",
 			p.SessionID, p.Source.NetworkInterfaceID, p.TargetID, aws.ToInt32(s.SessionNumber), aws.ToString(s.TrafficMirrorFilterId), aws.ToInt32(s.VirtualNetworkId))
+		if len(deleted) > 0 {
+			p.Reason += fmt.Sprintf("; deleted stale session(s) %s first", strings.Join(deleted, ", "))
+		}
 		return report(p, workflow.StepReport{Step: step, Kept: []string{p.TargetID}, Note: p.Reason}), nil
 	case h.DryRun && awserr.IsDryRunOK(err):
 		p.Outcome = workflow.OutcomeCreated
 		p.Reason = fmt.Sprintf("dry run: EC2 would create a session from %s to %s (session number %d, filter %s)",
-			p.Source.NetworkInterfaceID, p.TargetID, h.Config.SessionNumber, h.Config.FilterID)
+			p.Source.NetworkInterfaceID, p.TargetID, p.Scope.SessionNumber, p.Scope.FilterID)
+		if len(deleted) > 0 {
+			p.Reason += fmt.Sprintf(", after deleting stale session(s) %s", strings.Join(deleted, ", "))
+		}
 		return report(p, workflow.StepReport{Step: step, Kept: []string{p.TargetID}, Note: p.Reason}), nil
 	}
 
@@ -190,6 +201,58 @@ func (h *Handlers) CreateSession(ctx context.Context, p workflow.Placement) (wor
 	return fail(p, workflow.StepReport{Step: step, Note: fmt.Sprintf("EC2 refused the session and none of the %d session(s) of %s goes to a candidate sensor", len(sessions), p.Source.NetworkInterfaceID)}, createErr)
 }
 
+// deleteStale deletes the source's stale sessions just before the new one
+// is created (rule 6): mirrorflow's own sessions from this interface to a
+// target that is no longer a candidate able to take traffic, which
+// GatherCandidates tells by keeping only the live, non-draining candidates
+// of the interface's rule. Deleting them frees their session number and
+// their place among the interface's 3 sessions. Sessions made by others are
+// never touched (the role may delete only sessions tagged ManagedBy). A
+// source that had no session when CheckExistingSession looked has none to
+// delete: only mirrorflow makes its sessions, and only to usable candidates.
+// In a dry run it deletes nothing and returns those it would delete.
+func (h *Handlers) deleteStale(ctx context.Context, p workflow.Placement) ([]string, error) {
+	if p.SourceSessions == 0 {
+		return nil, nil
+	}
+	sessions, err := ec2api.TrafficMirrorSessionsAsList(ctx, h.EC2, &ec2.DescribeTrafficMirrorSessionsInput{
+		Filters: []ec2types.Filter{ec2api.Filter("network-interface-id", p.Source.NetworkInterfaceID)},
+	})
+	if err != nil {
+		return nil, steperr.FromEC2("describing the sessions of "+p.Source.NetworkInterfaceID, err)
+	}
+	usable := usableCandidates(p)
+	stale, _, _ := placement.RoomOnSource(p.Source.NetworkInterfaceID, sessions, p.Scope.SessionNumber, func(id string) bool { return usable[id] }, managedByMirrorflow)
+	var deleted []string
+	for _, s := range stale {
+		id := aws.ToString(s.TrafficMirrorSessionId)
+		if h.DryRun {
+			deleted = append(deleted, id)
+			continue
+		}
+		_, err := h.EC2.DeleteTrafficMirrorSession(ctx, &ec2.DeleteTrafficMirrorSessionInput{TrafficMirrorSessionId: aws.String(id)})
+		if err != nil && awserr.Code(err) != awserr.InvalidTrafficMirrorSessionID { // gone already is what was wanted
+			return deleted, steperr.FromEC2("deleting stale session "+id+" of "+p.Source.NetworkInterfaceID, err)
+		}
+		deleted = append(deleted, id)
+	}
+	return deleted, nil
+}
+
+// usableCandidates are the sensors GatherCandidates kept for this
+// placement: the candidates of its rule that can still take traffic.
+func usableCandidates(p workflow.Placement) map[string]bool {
+	ids := map[string]bool{}
+	for _, r := range p.Steps {
+		if r.Step == workflow.StepGatherCandidates {
+			for _, id := range r.Kept {
+				ids[id] = true
+			}
+		}
+	}
+	return ids
+}
+
 // candidateIDs are the candidate sensors of this placement: every target
 // GatherCandidates listed, kept or rejected, plus the chosen one. The payload
 // carries them so CreateSession needs no DescribeTrafficMirrorTargets of its own.
@@ -221,9 +284,9 @@ func (h *Handlers) createInput(p workflow.Placement) *ec2.CreateTrafficMirrorSes
 	in := &ec2.CreateTrafficMirrorSessionInput{
 		NetworkInterfaceId:    aws.String(p.Source.NetworkInterfaceID),
 		TrafficMirrorTargetId: aws.String(p.TargetID),
-		TrafficMirrorFilterId: aws.String(h.Config.FilterID),
-		SessionNumber:         aws.Int32(h.Config.SessionNumber),
-		ClientToken:           aws.String(ClientToken(p.ExecutionID, p.Source.NetworkInterfaceID, p.TargetID, h.Config.FilterID, h.Config.SessionNumber)),
+		TrafficMirrorFilterId: aws.String(p.Scope.FilterID),
+		SessionNumber:         aws.Int32(p.Scope.SessionNumber),
+		ClientToken:           aws.String(ClientToken(p.ExecutionID, p.Source.NetworkInterfaceID, p.TargetID, p.Scope.FilterID, p.Scope.SessionNumber)),
 		Description:           aws.String("mirrorflow placement of " + p.InstanceID),
 		TagSpecifications: []ec2types.TagSpecification{{
 			ResourceType: ec2types.ResourceTypeTrafficMirrorSession,

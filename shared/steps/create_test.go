@@ -21,7 +21,7 @@ func TestCreateSession(t *testing.T) {
 
 	t.Run("a retried CreateSession reuses its ClientToken and creates one session", func(t *testing.T) {
 		acct, cfg := loadScenario(t)
-		h := New(acct.Client, cfg)
+		h := New(acct.Client, acct.ELBv2, cfg)
 		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
 		before := len(acct.Sessions())
 		first, err := h.CreateSession(ctx, p)
@@ -51,7 +51,7 @@ func TestCreateSession(t *testing.T) {
 
 	t.Run("the session is tagged with the execution that made it", func(t *testing.T) {
 		acct, cfg := loadScenario(t)
-		h := New(acct.Client, cfg)
+		h := New(acct.Client, acct.ELBv2, cfg)
 		p, err := h.CreateSession(ctx, payloadsBefore(t, h, app0)[workflow.StepCreateSession])
 		if err != nil {
 			t.Fatal(err)
@@ -71,7 +71,7 @@ func TestCreateSession(t *testing.T) {
 
 	t.Run("a session another execution made meanwhile means exists", func(t *testing.T) {
 		acct, cfg := loadScenario(t)
-		h := New(acct.Client, cfg)
+		h := New(acct.Client, acct.ELBv2, cfg)
 		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
 		// Another execution for the same instance won the race, to another candidate.
 		other, err := acct.Client.CreateTrafficMirrorSession(ctx, &ec2.CreateTrafficMirrorSessionInput{
@@ -90,6 +90,9 @@ func TestCreateSession(t *testing.T) {
 		if got.Outcome != workflow.OutcomeExists || got.SessionID != otherID || got.TargetID != sensor0 {
 			t.Errorf("CreateSession = %q %q %q, want exists %s %s", got.Outcome, got.SessionID, got.TargetID, otherID, sensor0)
 		}
+		// The source had no session when CheckExistingSession looked, so
+		// nothing stale is looked for; its sessions are read once, after EC2
+		// refused the create.
 		want := map[string]int{"CreateTrafficMirrorSession": 1, "DescribeTrafficMirrorSessions": 1}
 		if diff := cmp.Diff(want, acct.Calls()); diff != "" {
 			t.Errorf("calls (-want +got):\n%s", diff)
@@ -98,7 +101,7 @@ func TestCreateSession(t *testing.T) {
 
 	t.Run("a refused create with no candidate session is EC2Rejected", func(t *testing.T) {
 		acct, cfg := loadScenario(t)
-		h := New(acct.Client, cfg)
+		h := New(acct.Client, acct.ELBv2, cfg)
 		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
 		acct.InjectFault(ec2sim.Fault{Action: "CreateTrafficMirrorSession", Count: 1, Code: "UnauthorizedOperation", Message: "not allowed"})
 		_, err := h.CreateSession(ctx, p)
@@ -110,7 +113,7 @@ func TestCreateSession(t *testing.T) {
 
 	t.Run("a sensor EC2 finds full at create is SensorFull, naming the sensor", func(t *testing.T) {
 		acct, cfg := loadScenario(t)
-		h := New(acct.Client, cfg)
+		h := New(acct.Client, acct.ELBv2, cfg)
 		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
 		acct.InjectFault(ec2sim.Fault{Action: "CreateTrafficMirrorSession", Count: 1, Code: "TrafficMirrorSourcesPerTargetLimitExceeded", Message: "too many sources"})
 		_, err := h.CreateSession(ctx, p)
@@ -122,7 +125,7 @@ func TestCreateSession(t *testing.T) {
 
 	t.Run("a source interface gone at create ends skipped: the instance was terminated", func(t *testing.T) {
 		acct, cfg := loadScenario(t)
-		h := New(acct.Client, cfg)
+		h := New(acct.Client, acct.ELBv2, cfg)
 		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
 		acct.InjectFault(ec2sim.Fault{Action: "CreateTrafficMirrorSession", Count: 1, Code: "InvalidNetworkInterfaceID.NotFound",
 			Message: "The networkInterface ID '" + app0ENI + "' does not exist"})
@@ -134,7 +137,7 @@ func TestCreateSession(t *testing.T) {
 
 	t.Run("a throttled create is EC2Throttled and not re-checked", func(t *testing.T) {
 		acct, cfg := loadScenario(t)
-		h := New(acct.Client, cfg)
+		h := New(acct.Client, acct.ELBv2, cfg)
 		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
 		acct.ResetCalls()
 		acct.InjectFault(ec2sim.Fault{Action: "CreateTrafficMirrorSession", Count: 1, Code: "RequestLimitExceeded"})
@@ -142,14 +145,16 @@ func TestCreateSession(t *testing.T) {
 		if steperr.TypeName(err) != "EC2Throttled" {
 			t.Fatalf("error = %T %v, want EC2Throttled", err, err)
 		}
+		// The source had no session, so none is looked for before the
+		// create, and a transient refusal is not re-checked after it.
 		if n := acct.Calls()["DescribeTrafficMirrorSessions"]; n != 0 {
-			t.Errorf("a transient failure was re-checked with %d Describe calls", n)
+			t.Errorf("a transient failure made %d Describe calls, want none", n)
 		}
 	})
 
 	t.Run("dry run reports created without creating", func(t *testing.T) {
 		acct, cfg := loadScenario(t)
-		h := New(acct.Client, cfg)
+		h := New(acct.Client, acct.ELBv2, cfg)
 		h.DryRun = true
 		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
 		before := len(acct.Sessions())
@@ -170,7 +175,7 @@ func TestCreateSession(t *testing.T) {
 
 	t.Run("dry run that EC2 refuses is the refusal", func(t *testing.T) {
 		acct, cfg := loadScenario(t)
-		h := New(acct.Client, cfg)
+		h := New(acct.Client, acct.ELBv2, cfg)
 		h.DryRun = true
 		p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
 		acct.InjectFault(ec2sim.Fault{Action: "CreateTrafficMirrorSession", Count: 1, Code: "UnauthorizedOperation"})
@@ -182,7 +187,7 @@ func TestCreateSession(t *testing.T) {
 
 	t.Run("a payload without a chosen target is InvalidInput", func(t *testing.T) {
 		acct, cfg := loadScenario(t)
-		h := New(acct.Client, cfg)
+		h := New(acct.Client, acct.ELBv2, cfg)
 		p := payloadsBefore(t, h, app0)[workflow.StepPickLeastLoaded]
 		acct.ResetCalls()
 		_, err := h.CreateSession(ctx, p)

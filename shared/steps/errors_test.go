@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
 	"github.com/mirrorflow/mirrorflow/shared/config"
@@ -78,7 +79,7 @@ func TestEC2ErrorsReachLambdaByName(t *testing.T) {
 				t.Run(s.Name+"/"+action+"/"+c.code, func(t *testing.T) {
 					t.Parallel()
 					acct, cfg := loadScenario(t)
-					h := New(acct.Client, cfg)
+					h := New(acct.Client, acct.ELBv2, cfg)
 					payloads := payloadsBefore(t, h, app0)
 					acct.InjectFault(ec2sim.Fault{Action: action, Count: 1, Code: c.code})
 					var payload any = payloads[s.Name]
@@ -103,9 +104,7 @@ func TestEC2ErrorsReachLambdaByName(t *testing.T) {
 // EC2 reach Lambda by name too, for every step.
 func TestEveryStepReturnsANamedError(t *testing.T) {
 	t.Run("bad configuration is InvalidConfiguration at every step", func(t *testing.T) {
-		for k, v := range map[string]string{config.EnvFilterID: "not-a-filter", config.EnvTargetIDs: "", config.EnvSessionNumber: "1"} {
-			t.Setenv(k, v)
-		}
+		t.Setenv(config.EnvConfig, `{"FilterId": "not-a-filter", "SessionNumber": 1}`)
 		h := NewFromEnv(context.Background())
 		for _, s := range workflow.Steps {
 			var payload any = workflow.Placement{InstanceID: app0}
@@ -120,7 +119,7 @@ func TestEveryStepReturnsANamedError(t *testing.T) {
 	})
 	t.Run("a payload without a source is InvalidInput at every later step", func(t *testing.T) {
 		acct, cfg := loadScenario(t)
-		h := New(acct.Client, cfg)
+		h := New(acct.Client, acct.ELBv2, cfg)
 		for _, s := range workflow.Steps[1:] {
 			gotType, msg := invoke(t, handlerOf(h, s.Name), workflow.Placement{InstanceID: app0})
 			if gotType != "InvalidInput" {
@@ -133,7 +132,7 @@ func TestEveryStepReturnsANamedError(t *testing.T) {
 	})
 	t.Run("an input that is not an instance is InvalidInput", func(t *testing.T) {
 		acct, cfg := loadScenario(t)
-		gotType, msg := invoke(t, New(acct.Client, cfg).CheckExistingSession, workflow.Start{Input: json.RawMessage(`[1]`), ExecutionID: executionID})
+		gotType, msg := invoke(t, New(acct.Client, acct.ELBv2, cfg).CheckExistingSession, workflow.Start{Input: json.RawMessage(`[1]`), ExecutionID: executionID})
 		if gotType != "InvalidInput" {
 			t.Errorf("errorType = %q (%s), want InvalidInput", gotType, msg)
 		}
@@ -141,12 +140,9 @@ func TestEveryStepReturnsANamedError(t *testing.T) {
 	t.Run("no candidate left is NoReachableSensor naming the step", func(t *testing.T) {
 		acct, cfg := loadScenario(t)
 		cfg.TargetIDs, cfg.LocalZoneOnly = []string{sensor1}, true
-		h := New(acct.Client, cfg)
-		p, err := h.CheckExistingSession(context.Background(), startFor(app0))
+		h := New(acct.Client, acct.ELBv2, cfg)
+		p, err := h.GatherCandidates(context.Background(), primaryOf(t, h, app0))
 		if err != nil {
-			t.Fatal(err)
-		}
-		if p, err = h.GatherCandidates(context.Background(), p); err != nil {
 			t.Fatal(err)
 		}
 		gotType, msg := invoke(t, h.FilterByAvailabilityZone, p)
@@ -178,7 +174,11 @@ func TestNewFromEnv(t *testing.T) {
 	t.Setenv("AWS_CONFIG_FILE", dir+"/config")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", dir+"/credentials")
 	t.Setenv("AWS_REGION", "us-east-1")
-	want := config.Config{FilterID: "tmf-028da7ec9b76b272f", TargetIDs: []string{sensor0, sensor3}, SessionNumber: 7}
+	want := config.Config{
+		FilterID: "tmf-028da7ec9b76b272f", TargetIDs: []string{sensor0, sensor3}, SessionNumber: 7,
+		Interfaces: config.InterfacesAll,
+		Rules:      []config.Rule{{Name: "pci", Match: config.Match{VPCIDs: []string{"vpc-0a1b2c3d"}}, SessionNumber: 9}},
+	}.WithDefaults()
 	for k, v := range want.Env() {
 		t.Setenv(k, v)
 	}
@@ -186,8 +186,8 @@ func TestNewFromEnv(t *testing.T) {
 	if err := h.ready(); err != nil {
 		t.Fatalf("NewFromEnv: %v", err)
 	}
-	if h.Config.FilterID != want.FilterID || h.Config.SessionNumber != 7 || len(h.Config.TargetIDs) != 2 {
-		t.Errorf("Config = %+v, want %+v", h.Config, want)
+	if diff := cmp.Diff(want, h.Config); diff != "" {
+		t.Errorf("Config (-set +read):\n%s", diff)
 	}
 	client, ok := h.EC2.(*ec2.Client)
 	if !ok {

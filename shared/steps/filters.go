@@ -24,7 +24,8 @@ func (h *Handlers) FilterByAvailabilityZone(_ context.Context, p workflow.Placem
 	if err := h.begin(step, p); err != nil {
 		return fail(p, workflow.StepReport{}, err)
 	}
-	kept, rejected := placement.FilterByZone(*p.Source, p.Candidates, h.Config.LocalZoneOnly)
+	localOnly := p.Scope.LocalZoneOnly
+	kept, rejected := placement.FilterByZone(*p.Source, p.Candidates, localOnly)
 	same := 0
 	for _, s := range kept {
 		if s.SameZone {
@@ -33,7 +34,7 @@ func (h *Handlers) FilterByAvailabilityZone(_ context.Context, p workflow.Placem
 	}
 	note := fmt.Sprintf("%d of %d sensor(s) in %s", same, len(p.Candidates), p.Source.AvailabilityZone)
 	switch other := len(kept) - same; {
-	case h.Config.LocalZoneOnly:
+	case localOnly:
 		note += fmt.Sprintf("; LocalZoneOnly drops %d in other zones", len(rejected))
 	case other > 0:
 		note += fmt.Sprintf("; %d kept as cross-zone fallback, used only if no same-zone sensor passes", other)

@@ -8,18 +8,22 @@ package steps
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/mirrorflow/mirrorflow/shared/config"
 	"github.com/mirrorflow/mirrorflow/shared/ec2api"
+	"github.com/mirrorflow/mirrorflow/shared/elbv2api"
 	"github.com/mirrorflow/mirrorflow/shared/steperr"
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
@@ -39,6 +43,9 @@ type Handlers struct {
 	// EC2 is the *ec2.Client of the Lambda, of mirrorctl plan, or of a test
 	// pointed at the EC2 simulator.
 	EC2 ec2api.API
+	// ELBv2 is the Elastic Load Balancing client the steps read Network Load
+	// Balancer targets with; only a target of that kind needs it.
+	ELBv2 elbv2api.API
 	// Config is the deployment's configuration.
 	Config config.Config
 	// DryRun makes CreateSession ask EC2 whether it would create the session
@@ -51,9 +58,9 @@ type Handlers struct {
 	configErr error
 }
 
-// New returns handlers calling api with cfg.
-func New(api ec2api.API, cfg config.Config) *Handlers {
-	return &Handlers{EC2: api, Config: cfg}
+// New returns handlers calling EC2 and ELBv2 with cfg.
+func New(ec2API ec2api.API, elbv2API elbv2api.API, cfg config.Config) *Handlers {
+	return &Handlers{EC2: ec2API, ELBv2: elbv2API, Config: cfg}
 }
 
 // NewFromEnv builds the handlers a Lambda runs: the configuration from the
@@ -74,7 +81,7 @@ func NewFromEnv(ctx context.Context) *Handlers {
 	if err != nil {
 		return &Handlers{configErr: fmt.Errorf("loading the AWS SDK configuration: %w", err)}
 	}
-	return New(ec2.NewFromConfig(awsCfg), cfg)
+	return New(ec2.NewFromConfig(awsCfg), elasticloadbalancingv2.NewFromConfig(awsCfg), cfg)
 }
 
 // ready returns the error every step fails with when the handlers are not usable.
@@ -88,27 +95,60 @@ func (h *Handlers) ready() error {
 	return nil
 }
 
-// Run executes the steps in workflow order in-process, as mirrorctl plan
-// does: it stops when a step decides the outcome early (exists, skipped) or
-// fails, and returns the last payload and the failing step's error. The
-// payload of a failed step carries its report and Outcome failed, so a plan
-// can say why.
-func Run(ctx context.Context, h *Handlers, start workflow.Start) (workflow.Placement, error) {
-	p, err := h.CheckExistingSession(ctx, start)
-	if err != nil || decided(p) {
-		return p, err
+// Run executes the workflow in-process, as mirrorctl plan does:
+// CheckExistingSession, then each source interface it did not decide
+// through the candidate steps in workflow order, one interface after
+// another as the state machine's Map does. It returns the instance with
+// every interface's final payload, and CheckExistingSession's error; an
+// interface whose step failed has Outcome failed and the error as Reason,
+// and the others are placed still, as in the state machine.
+func Run(ctx context.Context, h *Handlers, start workflow.Start) (workflow.Instance, error) {
+	in, err := h.CheckExistingSession(ctx, start)
+	if err != nil || decided(workflow.Placement{Outcome: in.Outcome}) {
+		return in, err
 	}
-	for _, s := range workflow.Steps[1:] {
-		step, ok := h.handler(s.Name)
+	for i, p := range in.Interfaces {
+		in.Interfaces[i], _ = RunInterface(ctx, h, p)
+	}
+	return in, nil
+}
+
+// RunInterface takes one source interface's placement through the steps
+// after CheckExistingSession, in workflow order, stopping when a step
+// decides the outcome or fails (its payload then carries the step's report
+// and Outcome failed, so a plan can say why), and coming back to
+// PickLeastLoaded when CreateSession finds the sensor full, as the state
+// machine's Catch does.
+func RunInterface(ctx context.Context, h *Handlers, p workflow.Placement) (workflow.Placement, error) {
+	if decided(p) {
+		return p, nil
+	}
+	steps := workflow.Steps[1:]
+	for i := 0; i < len(steps); i++ {
+		step, ok := h.handler(steps[i].Name)
 		if !ok {
-			return p, &steperr.InvalidConfiguration{Err: errors.New("workflow step " + s.Name + " has no handler")}
+			return p, &steperr.InvalidConfiguration{Err: errors.New("workflow step " + steps[i].Name + " has no handler")}
 		}
-		p, err = step(ctx, p)
-		if err != nil || decided(p) {
+		next, err := step(ctx, p)
+		var full *steperr.SensorFull
+		if errors.As(err, &full) {
+			// The state machine's Catch: back to the pick, the error beside the payload.
+			p.SensorFull = &workflow.CaughtError{Error: steperr.TypeName(full), Cause: lambdaCause(full)}
+			i = slices.IndexFunc(steps, func(s workflow.Step) bool { return s.Name == workflow.StepPickLeastLoaded }) - 1
+			continue
+		}
+		if p = next; err != nil || decided(p) {
 			return p, err
 		}
 	}
 	return p, nil
+}
+
+// lambdaCause is the cause Step Functions records for err returned by a
+// Lambda: aws-lambda-go's error document.
+func lambdaCause(err error) string {
+	doc, _ := json.Marshal(workflow.LambdaCause{ErrorMessage: err.Error(), ErrorType: steperr.TypeName(err)})
+	return string(doc)
 }
 
 // handler returns the method that implements the step called name.

@@ -88,9 +88,9 @@ func TestManySensorsAreDescribedInChunks(t *testing.T) {
 			if tt.byTargetIDs {
 				cfg.TargetIDs = ids
 			}
-			h := New(acct.Client, cfg)
+			h := New(acct.Client, acct.ELBv2, cfg)
 			want := map[string]map[string]int{
-				workflow.StepCheckExistingSession: {"DescribeInstances": 1, "DescribeTrafficMirrorSessions": 1, "DescribeTrafficMirrorTargets": 1},
+				workflow.StepCheckExistingSession: {"DescribeInstances": 1, "DescribeSubnets": 1, "DescribeTrafficMirrorSessions": 1, "DescribeTrafficMirrorTargets": 1},
 				workflow.StepGatherCandidates:     tt.gather,
 				workflow.StepFilterByZone:         {},
 				workflow.StepFilterBySG:           {"DescribeSecurityGroups": 2},
@@ -99,13 +99,11 @@ func TestManySensorsAreDescribedInChunks(t *testing.T) {
 				workflow.StepCreateSession:        {"CreateTrafficMirrorSession": 1},
 			}
 			acct.ResetCalls()
-			p, err := h.CheckExistingSession(context.Background(), startFor(app0))
-			if err != nil {
-				t.Fatalf("%s: %v", workflow.StepCheckExistingSession, err)
-			}
+			p := primaryOf(t, h, app0)
 			got := map[string]map[string]int{workflow.StepCheckExistingSession: acct.Calls()}
 			for _, s := range workflow.Steps[1:] {
 				acct.ResetCalls()
+				var err error
 				if p, err = laterSteps[s.Name](h, context.Background(), p); err != nil {
 					t.Fatalf("%s: %v", s.Name, err)
 				}

@@ -16,8 +16,8 @@ func (h *Handlers) begin(step string, p workflow.Placement) error {
 	if err := h.ready(); err != nil {
 		return err
 	}
-	if p.Source == nil || p.Source.NetworkInterfaceID == "" {
-		return &steperr.InvalidInput{Reason: step + " needs a payload with the source interface that " +
+	if p.Source == nil || p.Source.NetworkInterfaceID == "" || p.Scope == nil {
+		return &steperr.InvalidInput{Reason: step + " needs a payload with the source interface and its scope that " +
 			workflow.StepCheckExistingSession + " returns; the state machine passed something else"}
 	}
 	return nil

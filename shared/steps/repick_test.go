@@ -51,7 +51,7 @@ func caught(t *testing.T, p workflow.Placement, errorType, message string) workf
 func TestAFullSensorIsPickedAround(t *testing.T) {
 	ctx := context.Background()
 	acct, cfg := loadScenario(t)
-	h := New(acct.Client, cfg)
+	h := New(acct.Client, acct.ELBv2, cfg)
 	p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
 	first := p.TargetID
 	fill(acct, first)
@@ -115,7 +115,7 @@ func TestRePicksEnd(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			acct, cfg := loadScenario(t)
-			h := New(acct.Client, cfg)
+			h := New(acct.Client, acct.ELBv2, cfg)
 			p := payloadsBefore(t, h, app0)[workflow.StepCreateSession]
 			full := p.TargetID
 			tt.prepare(acct, &p)

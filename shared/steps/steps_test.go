@@ -102,10 +102,9 @@ func TestRun(t *testing.T) {
 	}{
 		{name: "existing session to a candidate means exists", instance: app1,
 			wantOutcome: workflow.OutcomeExists, wantTarget: sensor1, wantSession: app1Session},
-		// sensor0 (7 free source slots) and sensor3 (10) share app0's zone; the
-		// pick is weighted by free slots and takes sensor0 for this source.
-		{name: "a sensor with room in the source's zone is chosen", instance: app0,
-			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor0, wantSession: "*"},
+		// sensor0 (3 sessions) and sensor3 (none) share app0's zone; the fewest sessions win.
+		{name: "the sensor with the fewest sessions in the source's zone is chosen", instance: app0,
+			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor3, wantSession: "*"},
 		{name: "the only sensor in the source's zone is chosen", instance: app2,
 			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor2, wantSession: "*"},
 		{name: "a session to a target that is not a candidate does not count", instance: app1,
@@ -113,18 +112,20 @@ func TestRun(t *testing.T) {
 				c.TargetIDs = []string{sensor0, sensor2, sensor3}
 				c.SessionNumber = 2
 			},
-			// No candidate in us-east-1b: the weighted pick among the three others takes sensor0 for this source.
-			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor0, wantSession: "*"},
-		{name: "a session number taken by someone else's session ends in EC2Rejected", instance: app1,
+			// No candidate in us-east-1b: of the three others, sensor2 and sensor3
+			// have no session; the tie-break's hash takes sensor2 for this source.
+			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor2, wantSession: "*"},
+		// app1's session to sensor1 holds number 1 and is not mirrorflow's, so not stale.
+		{name: "a session number taken by another session fails the interface before any candidate work, naming the session", instance: app1,
 			setup: func(_ testing.TB, _ *ec2account.Account, c *config.Config) {
 				c.TargetIDs = []string{sensor0, sensor2, sensor3}
 			},
-			wantErrType: "EC2Rejected", wantReason: []string{"InvalidParameterValue", app1ENI}},
+			wantOutcome: workflow.OutcomeFailed, wantReason: []string{app1Session, "session number 1"}},
 		{name: "an instance that is itself a sensor is skipped", instance: "i-0a0a0a0a0a0a0a0a0",
 			setup: func(_ testing.TB, f *ec2account.Account, _ *config.Config) {
 				f.AddInstances(runningInstance("i-0a0a0a0a0a0a0a0a0", sensor0ENI, "us-east-1a", "10.0.100.10"))
 			},
-			wantOutcome: workflow.OutcomeSkipped, wantReason: []string{"itself traffic mirror target " + sensor0}},
+			wantOutcome: workflow.OutcomeSkipped, wantReason: []string{"is a sensor", "traffic mirror target " + sensor0}},
 		{name: "an instance without a primary interface is skipped", instance: "i-0b0b0b0b0b0b0b0b0",
 			setup: func(_ testing.TB, f *ec2account.Account, _ *config.Config) {
 				inst := runningInstance("i-0b0b0b0b0b0b0b0b0", "", "us-east-1a", "")
@@ -180,7 +181,7 @@ func TestRun(t *testing.T) {
 				f.AddSecurityGroups(g)
 				f.AddPrefixList("pl-0a1b2c3d4e5f60718", "10.0.0.0/24")
 			},
-			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor0, wantSession: "*"},
+			wantOutcome: workflow.OutcomeCreated, wantTarget: sensor3, wantSession: "*"},
 		{name: "a sensor subnet ACL that denies UDP 4789 ends in NoReachableSensor naming FilterByNetworkACL", instance: app0,
 			setup: func(t testing.TB, f *ec2account.Account, c *config.Config) {
 				c.TargetIDs = []string{sensor0, sensor3} // both in subnet-05f421c502822d6a7
@@ -207,7 +208,7 @@ func TestRun(t *testing.T) {
 				tt.setup(t, acct, &cfg)
 			}
 			before := len(acct.Sessions())
-			p, err := Run(context.Background(), New(acct.Client, cfg), startFor(tt.instance))
+			p, err := runPrimary(context.Background(), New(acct.Client, acct.ELBv2, cfg), startFor(tt.instance))
 			if tt.wantErrType != "" {
 				if err == nil {
 					t.Fatalf("Run succeeded with outcome %q, want %s", p.Outcome, tt.wantErrType)
@@ -336,20 +337,43 @@ var laterSteps = map[string]stepFunc{
 	workflow.StepCreateSession:    (*Handlers).CreateSession,
 }
 
+// runPrimary runs the placement of the instance's primary interface, as
+// Run does, and returns that interface's payload; when CheckExistingSession
+// decides the instance as a whole, a payload saying so.
+func runPrimary(ctx context.Context, h *Handlers, start workflow.Start) (workflow.Placement, error) {
+	in, err := h.CheckExistingSession(ctx, start)
+	if err != nil || in.Outcome != "" || len(in.Interfaces) == 0 {
+		return workflow.Placement{InstanceID: in.InstanceID, Outcome: in.Outcome, Reason: in.Reason, Steps: in.Steps}, err
+	}
+	return RunInterface(ctx, h, in.Interfaces[0])
+}
+
+// primaryOf is the payload CheckExistingSession hands on for the
+// instance's primary interface.
+func primaryOf(t *testing.T, h *Handlers, instance string) workflow.Placement {
+	t.Helper()
+	in, err := h.CheckExistingSession(context.Background(), startFor(instance))
+	if err != nil {
+		t.Fatalf("CheckExistingSession: %v", err)
+	}
+	if len(in.Interfaces) != 1 {
+		t.Fatalf("CheckExistingSession found %d source interfaces of %s (%s), want the primary one", len(in.Interfaces), instance, in.Reason)
+	}
+	return in.Interfaces[0]
+}
+
 // payloadsBefore runs the placement of instance step by step and returns the
 // payload each step receives, keyed by step name.
 func payloadsBefore(t *testing.T, h *Handlers, instance string) map[string]workflow.Placement {
 	t.Helper()
 	out := map[string]workflow.Placement{}
-	p, err := h.CheckExistingSession(context.Background(), startFor(instance))
-	if err != nil {
-		t.Fatalf("CheckExistingSession: %v", err)
-	}
+	p := primaryOf(t, h, instance)
 	for _, s := range workflow.Steps[1:] {
 		out[s.Name] = p
 		if s.Name == workflow.StepCreateSession {
 			break
 		}
+		var err error
 		if p, err = laterSteps[s.Name](h, context.Background(), p); err != nil {
 			t.Fatalf("%s: %v", s.Name, err)
 		}
@@ -362,17 +386,18 @@ func payloadsBefore(t *testing.T, h *Handlers, instance string) map[string]workf
 // Describe per kind of resource however many candidates there are.
 func TestStepsCallOnlyTheirDeclaredActions(t *testing.T) {
 	acct, cfg := loadScenario(t)
-	h := New(acct.Client, cfg)
+	h := New(acct.Client, acct.ELBv2, cfg)
 	payloads := payloadsBefore(t, h, app0)
 	want := map[string]map[string]int{
-		workflow.StepCheckExistingSession: {"DescribeInstances": 1, "DescribeTrafficMirrorSessions": 1, "DescribeTrafficMirrorTargets": 1},
+		workflow.StepCheckExistingSession: {"DescribeInstances": 1, "DescribeSubnets": 1, "DescribeTrafficMirrorSessions": 1, "DescribeTrafficMirrorTargets": 1},
 		// The scenario's sensor interfaces are not attached to instances, so there is no instance to describe.
 		workflow.StepGatherCandidates: {"DescribeTrafficMirrorTargets": 1, "DescribeNetworkInterfaces": 1},
 		workflow.StepFilterByZone:     {},
 		workflow.StepFilterBySG:       {"DescribeSecurityGroups": 1},
 		workflow.StepFilterByNACL:     {"DescribeNetworkAcls": 1},
 		workflow.StepPickLeastLoaded:  {"DescribeTrafficMirrorSessions": 1},
-		workflow.StepCreateSession:    {"CreateTrafficMirrorSession": 1},
+		// app0's interface had no session, so there is nothing stale to look for: only the create.
+		workflow.StepCreateSession: {"CreateTrafficMirrorSession": 1},
 	}
 	for _, s := range workflow.Steps {
 		t.Run(s.Name, func(t *testing.T) {
@@ -420,7 +445,7 @@ func TestAttachedSensorsAreSizedByTheirInstance(t *testing.T) {
 		ni.Attachment = &ec2types.NetworkInterfaceAttachment{InstanceId: aws.String(id), DeviceIndex: aws.Int32(0)}
 		acct.AddNetworkInterfaces(ni)
 	}
-	h := New(acct.Client, cfg)
+	h := New(acct.Client, acct.ELBv2, cfg)
 	p := payloadsBefore(t, h, app0)[workflow.StepFilterByZone]
 	acct.ResetCalls()
 	if _, err := h.GatherCandidates(context.Background(), p); err != nil {
@@ -446,9 +471,9 @@ func TestAttachedSensorsAreSizedByTheirInstance(t *testing.T) {
 func TestResultDoesNotDependOnPageSize(t *testing.T) {
 	run := func(pageSize int) (workflow.Placement, map[string]int) {
 		acct, cfg := loadScenario(t, ec2sim.Options{PageSize: pageSize})
-		h := New(acct.Client, cfg)
+		h := New(acct.Client, acct.ELBv2, cfg)
 		h.DryRun = true
-		p, err := Run(context.Background(), h, startFor(app0))
+		p, err := runPrimary(context.Background(), h, startFor(app0))
 		if err != nil {
 			t.Fatalf("Run with page size %d: %v", pageSize, err)
 		}
@@ -468,7 +493,7 @@ func TestResultDoesNotDependOnPageSize(t *testing.T) {
 // in workflow order, each naming what it kept.
 func TestStepReports(t *testing.T) {
 	acct, cfg := loadScenario(t)
-	p, err := Run(context.Background(), New(acct.Client, cfg), startFor(app0))
+	p, err := runPrimary(context.Background(), New(acct.Client, acct.ELBv2, cfg), startFor(app0))
 	if err != nil {
 		t.Fatal(err)
 	}

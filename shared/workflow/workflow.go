@@ -7,6 +7,7 @@ package workflow
 import (
 	"encoding/json"
 
+	"github.com/mirrorflow/mirrorflow/shared/config"
 	"github.com/mirrorflow/mirrorflow/shared/placement"
 )
 
@@ -30,32 +31,37 @@ type Step struct {
 	// EC2Actions are the only EC2 API actions the step calls: its IAM role
 	// grants these and nothing else, and its tests check it calls no other.
 	EC2Actions []string
+	// ELBv2Actions are the Elastic Load Balancing (v2) actions it calls
+	// (IAM prefix elasticloadbalancing), likewise.
+	ELBv2Actions []string
 }
 
 // Steps lists the workflow's Tasks in order. The stack, the Makefile's build
 // and mirrorctl plan all follow this list.
 var Steps = []Step{
 	{StepCheckExistingSession, "checksession",
-		"Finds the instance's primary interface and whether it is already mirrored or is itself a sensor.",
-		[]string{"DescribeInstances", "DescribeTrafficMirrorSessions", "DescribeTrafficMirrorTargets"}},
+		"Finds the instance's source interfaces and decides which need a session: not a sensor, not opted out, in scope, an eligible source, not already mirrored, with room for another session.",
+		[]string{"DescribeInstances", "DescribeSubnets", "DescribeTrafficMirrorSessions", "DescribeTrafficMirrorTargets", "DescribeNetworkInterfaces", "DescribeVpcEndpoints"},
+		[]string{"DescribeLoadBalancers"}},
 	{StepGatherCandidates, "gathercandidates",
-		"Lists the candidate traffic mirror targets and resolves each to its interface, zone and capacity.",
-		[]string{"DescribeTrafficMirrorTargets", "DescribeNetworkInterfaces", "DescribeInstances"}},
+		"Lists the candidate traffic mirror targets and resolves each to its interface, load balancer or endpoint, zone and capacity.",
+		[]string{"DescribeTrafficMirrorTargets", "DescribeNetworkInterfaces", "DescribeInstances", "DescribeVpcEndpoints", "DescribeSubnets"},
+		[]string{"DescribeLoadBalancers", "DescribeListeners"}},
 	{StepFilterByZone, "filterzone",
 		"Keeps sensors in the source's Availability Zone, others only as a fallback unless LocalZoneOnly.",
-		nil},
+		nil, nil},
 	{StepFilterBySG, "filtersecuritygroup",
 		"Keeps sensors whose security groups admit VXLAN (UDP 4789) from the source.",
-		[]string{"DescribeSecurityGroups", "GetManagedPrefixListEntries"}},
+		[]string{"DescribeSecurityGroups", "GetManagedPrefixListEntries"}, nil},
 	{StepFilterByNACL, "filternacl",
 		"Keeps sensors whose path is allowed by the network ACLs of both subnets.",
-		[]string{"DescribeNetworkAcls"}},
+		[]string{"DescribeNetworkAcls"}, nil},
 	{StepPickLeastLoaded, "pickleastloaded",
-		"Drops full sensors and picks the least-loaded of those left.",
-		[]string{"DescribeTrafficMirrorSessions"}},
+		"Drops full sensors and picks one with the fewest sessions, spreading ties by free source slots.",
+		[]string{"DescribeTrafficMirrorSessions"}, nil},
 	{StepCreateSession, "createsession",
-		"Creates the traffic mirror session, idempotently, tagged with the execution.",
-		[]string{"CreateTrafficMirrorSession", "CreateTags", "DescribeTrafficMirrorSessions"}},
+		"Deletes the interface's stale mirrorflow sessions, then creates the traffic mirror session, idempotently, tagged with the execution.",
+		[]string{"CreateTrafficMirrorSession", "CreateTags", "DescribeTrafficMirrorSessions", "DeleteTrafficMirrorSession"}, nil},
 }
 
 // StepEnvVar is the Lambda environment variable naming the workflow step a
@@ -99,19 +105,68 @@ type ManualInput struct {
 	InstanceID string `json:"instanceId"`
 }
 
-// Placement is the payload every step after the first receives and returns.
-// Each step appends its own StepReport, so the console's input and output
-// views of any state tell the placement's story so far.
+// Instance is what CheckExistingSession returns: the instance and its
+// source interfaces (the primary one, or every one with Interfaces "all"),
+// each a placement of its own that the state machine's Map places in turn.
+// When the instance as a whole has nothing to mirror (it is gone, a sensor,
+// or opted out), Outcome is skipped with the Reason and Interfaces may be
+// empty.
+type Instance struct {
+	ExecutionID string `json:"executionId,omitempty"`
+	InstanceID  string `json:"instanceId"`
+	// Trigger is "eventbridge" or "manual".
+	Trigger string  `json:"trigger"`
+	Outcome Outcome `json:"outcome,omitempty"`
+	Reason  string  `json:"reason,omitempty"`
+	// Interfaces are the placements of the source interfaces, in device
+	// order. CheckExistingSession sets the Outcome of those it decides
+	// (exists, skipped, failed); the others go through the candidate steps.
+	Interfaces []Placement `json:"interfaces"`
+	// Steps holds CheckExistingSession's report for the whole instance.
+	Steps []StepReport `json:"steps"`
+}
+
+// ErrorInterfacePlacementFailed is the error an execution fails with when
+// one or more of its source interfaces could not be placed; each of them
+// has its own dead-letter message with its step's error, and the
+// execution's cause names them.
+const ErrorInterfacePlacementFailed = "InterfacePlacementFailed"
+
+// ErrorNoRoomOnSource is the error a source interface fails with when it
+// cannot get another session: it holds EC2's 3 sessions already, or its
+// session number is taken (rule 6 of the snapshot format). The dead-letter
+// message carries it like a step's error.
+const ErrorNoRoomOnSource = "NoRoomOnSource"
+
+// Placement is the payload of one source interface: what every step after
+// the first receives and returns. Each step appends its own StepReport, so
+// the console's input and output views of any state tell the placement's
+// story so far.
 type Placement struct {
 	ExecutionID string `json:"executionId,omitempty"`
 	InstanceID  string `json:"instanceId"`
 	// Trigger is "eventbridge" or "manual".
 	Trigger string            `json:"trigger"`
 	Source  *placement.Source `json:"source,omitempty"`
+	// Scope is the configuration that decides this interface: its rule's
+	// filter, candidates, zone policy and session number.
+	Scope *config.Scope `json:"scope,omitempty"`
+	// Error names why CheckExistingSession failed the interface without a
+	// step failing (ErrorNoRoomOnSource); Reason says it in words.
+	Error string `json:"error,omitempty"`
 	// Outcome is empty while the placement goes on; CheckExistingSession sets
 	// exists or skipped, CreateSession sets created.
 	Outcome Outcome `json:"outcome,omitempty"`
 	Reason  string  `json:"reason,omitempty"`
+	// SourceSessions counts the sessions the source interface had when
+	// CheckExistingSession read them. CreateSession re-reads them, to delete
+	// the stale ones, only when there were any: most sources have none, and a
+	// burst then spends no DescribeTrafficMirrorSessions on it.
+	SourceSessions int `json:"sourceSessions,omitempty"`
+	// DeletedSessions are the interface's stale mirrorflow sessions
+	// CreateSession deleted before it created the new one (in a dry run,
+	// those it would delete).
+	DeletedSessions []string `json:"deletedSessions,omitempty"`
 	// TargetID is the existing or chosen sensor; SessionID the existing or created session.
 	TargetID  string `json:"targetId,omitempty"`
 	SessionID string `json:"sessionId,omitempty"`
@@ -173,8 +228,11 @@ type DeadLetter struct {
 	// Step is the state that failed.
 	Step string `json:"step"`
 	// InstanceID is empty when the first step rejected the input.
-	InstanceID  string `json:"instanceId,omitempty"`
-	ExecutionID string `json:"executionId"`
+	InstanceID string `json:"instanceId,omitempty"`
+	// NetworkInterfaceID is the source interface whose placement failed;
+	// empty when the instance failed as a whole (at CheckExistingSession).
+	NetworkInterfaceID string `json:"networkInterfaceId,omitempty"`
+	ExecutionID        string `json:"executionId"`
 	// Input is the execution's input, so the placement can be started again as it was.
 	Input json.RawMessage `json:"input"`
 	// Error is the error name (the Lambda's errorType, or a States.* name).

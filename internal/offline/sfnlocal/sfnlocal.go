@@ -62,6 +62,7 @@ type Event struct {
 	Error     string          `json:"error,omitempty"`
 	Cause     string          `json:"cause,omitempty"`
 	Attempt   int             `json:"attempt,omitempty"`
+	Input     json.RawMessage `json:"input,omitempty"`
 	Output    json.RawMessage `json:"output,omitempty"`
 }
 

@@ -28,12 +28,16 @@ func TestEveryInstanceCanBePlaced(t *testing.T) {
 	if err != nil || len(instances) != 30 {
 		t.Fatalf("described %d instances, %v; want 30", len(instances), err)
 	}
-	h := steps.New(acct.Client, *snap.Config)
+	h := steps.New(acct.Client, acct.ELBv2, *snap.Config)
 	perTarget := map[string]int{}
 	for _, inst := range instances {
-		p, err := steps.Run(context.Background(), h, workflow.Start{Input: []byte(`{"instanceId":"` + *inst.InstanceId + `"}`), ExecutionID: "burst"})
-		if err != nil || p.Outcome != workflow.OutcomeCreated {
-			t.Fatalf("%s: %s (%s), %v; want created", *inst.InstanceId, p.Outcome, p.Reason, err)
+		in, err := steps.Run(context.Background(), h, workflow.Start{Input: []byte(`{"instanceId":"` + *inst.InstanceId + `"}`), ExecutionID: "burst"})
+		if err != nil || len(in.Interfaces) != 1 {
+			t.Fatalf("%s: %d interfaces (%s), %v; want its primary one", *inst.InstanceId, len(in.Interfaces), in.Reason, err)
+		}
+		p := in.Interfaces[0]
+		if p.Outcome != workflow.OutcomeCreated {
+			t.Fatalf("%s: %s (%s); want created", *inst.InstanceId, p.Outcome, p.Reason)
 		}
 		if p.Steps[2].Kept == nil || len(p.Steps[3].Rejected)+len(p.Steps[4].Rejected) != 0 {
 			t.Errorf("%s: a filter rejected a sensor: %+v", *inst.InstanceId, p.Steps)
