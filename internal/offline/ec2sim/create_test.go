@@ -13,6 +13,7 @@ import (
 
 	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
 	"github.com/mirrorflow/mirrorflow/internal/snapshot"
+	"github.com/mirrorflow/mirrorflow/internal/testkit/sdktest"
 	"github.com/mirrorflow/mirrorflow/shared/awserr"
 	"github.com/mirrorflow/mirrorflow/shared/ec2api"
 )
@@ -66,7 +67,7 @@ func TestCreateSessionKeepsIt(t *testing.T) {
 	if got.VirtualNetworkId == nil || *got.VirtualNetworkId < 1 {
 		t.Errorf("VirtualNetworkId = %v, want one assigned", got.VirtualNetworkId)
 	}
-	if diff := cmp.Diff([]ec2types.Tag{{Key: ptr("mirrorflow:execution"), Value: ptr("exec-1")}}, got.Tags, ignoreUnexported(got.Tags)); diff != "" {
+	if diff := cmp.Diff([]ec2types.Tag{{Key: ptr("mirrorflow:execution"), Value: ptr("exec-1")}}, got.Tags, sdktest.IgnoreUnexported(got.Tags)); diff != "" {
 		t.Errorf("tags (-want +got):\n%s", diff)
 	}
 	described, err := ec2api.TrafficMirrorSessionsAsList(ctx, client, &ec2.DescribeTrafficMirrorSessionsInput{
@@ -74,7 +75,7 @@ func TestCreateSessionKeepsIt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("describing sessions: %v", err)
 	}
-	if diff := cmp.Diff([]ec2types.TrafficMirrorSession{*got}, described, ignoreUnexported(described)); diff != "" {
+	if diff := cmp.Diff([]ec2types.TrafficMirrorSession{*got}, described, sdktest.IgnoreUnexported(described)); diff != "" {
 		t.Errorf("described session differs from the created one (-created +described):\n%s", diff)
 	}
 	if n := len(sim.Sessions()); n != 5 {

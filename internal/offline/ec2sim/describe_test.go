@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
+	"github.com/mirrorflow/mirrorflow/internal/testkit/sdktest"
 	"github.com/mirrorflow/mirrorflow/shared/ec2api"
 )
 
@@ -20,7 +21,7 @@ func TestDescribeRoundTrip(t *testing.T) {
 			snap := load(t, name)
 			client := start(t, ec2sim.New(snap, ec2sim.Options{}))
 			ctx := context.Background()
-			opt := ignoreUnexported(snap.Reservations, snap.NetworkInterfaces, snap.SecurityGroups, snap.NetworkAcls,
+			opt := sdktest.IgnoreUnexported(snap.Reservations, snap.NetworkInterfaces, snap.SecurityGroups, snap.NetworkAcls,
 				snap.Subnets, snap.TrafficMirrorTargets, snap.TrafficMirrorFilters, snap.TrafficMirrorSessions,
 				snap.InstanceTypes, snap.PrefixListEntries)
 

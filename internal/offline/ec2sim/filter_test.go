@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
+	"github.com/mirrorflow/mirrorflow/internal/testkit/sdktest"
 	"github.com/mirrorflow/mirrorflow/shared/awserr"
 	"github.com/mirrorflow/mirrorflow/shared/ec2api"
 )
@@ -368,7 +369,7 @@ func TestPaging(t *testing.T) {
 	if err != nil {
 		t.Fatalf("describing interfaces: %v", err)
 	}
-	if diff := cmp.Diff(snap.NetworkInterfaces, enis, ignoreUnexported(enis)); diff != "" {
+	if diff := cmp.Diff(snap.NetworkInterfaces, enis, sdktest.IgnoreUnexported(enis)); diff != "" {
 		t.Errorf("paged interfaces differ (-snapshot +paged):\n%s", diff)
 	}
 	instances, err := ec2api.InstancesAsList(ctx, client, &ec2.DescribeInstancesInput{MaxResults: ptr[int32](5)})
@@ -379,7 +380,7 @@ func TestPaging(t *testing.T) {
 	if err != nil {
 		t.Fatalf("describing sessions: %v", err)
 	}
-	if diff := cmp.Diff(snap.TrafficMirrorSessions, sessions, ignoreUnexported(sessions)); diff != "" {
+	if diff := cmp.Diff(snap.TrafficMirrorSessions, sessions, sdktest.IgnoreUnexported(sessions)); diff != "" {
 		t.Errorf("paged sessions differ (-snapshot +paged):\n%s", diff)
 	}
 	want := map[string]int{

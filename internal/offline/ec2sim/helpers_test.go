@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"reflect"
 	"testing"
 	"time"
 
@@ -16,8 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
-	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
 	"github.com/mirrorflow/mirrorflow/internal/snapshot"
@@ -73,33 +70,6 @@ func start(t *testing.T, sim *ec2sim.Sim, optFns ...func(*ec2.Options)) *ec2.Cli
 
 func withRetryer(r aws.Retryer) func(*ec2.Options) {
 	return func(o *ec2.Options) { o.Retryer = r }
-}
-
-// ignoreUnexported ignores the SDK's unexported noSmithyDocumentSerde field
-// in every struct type reachable from the given values.
-func ignoreUnexported(values ...any) cmp.Option {
-	seen := map[reflect.Type]bool{}
-	var structs []any
-	var walk func(t reflect.Type)
-	walk = func(t reflect.Type) {
-		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
-			t = t.Elem()
-		}
-		if t.Kind() != reflect.Struct || seen[t] {
-			return
-		}
-		seen[t] = true
-		structs = append(structs, reflect.New(t).Elem().Interface())
-		for i := 0; i < t.NumField(); i++ {
-			if t.Field(i).IsExported() {
-				walk(t.Field(i).Type)
-			}
-		}
-	}
-	for _, v := range values {
-		walk(reflect.TypeOf(v))
-	}
-	return cmpopts.IgnoreUnexported(structs...)
 }
 
 // code is the EC2 error code of err, failing the test when there is none.

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,33 +16,16 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
+	"github.com/mirrorflow/mirrorflow/internal/testkit/sdktest"
 	"github.com/mirrorflow/mirrorflow/shared/awserr"
 )
-
-// clock is a settable time for the token buckets.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // TestAWSThrottlingBursts checks AWS's bucket sizes: 100 Describe calls
 // pass and the 101st is RequestLimitExceeded (HTTP 503); 50 mutating
 // calls pass and the 51st is refused; a second later 20 (non-mutating) and
 // 5 (mutating) tokens are back.
 func TestAWSThrottlingBursts(t *testing.T) {
-	clk := &clock{now: time.Unix(1_700_000_000, 0)}
+	clk := sdktest.NewClock(time.Unix(1_700_000_000, 0))
 	sim := ec2sim.New(load(t, "three-zones.json"), ec2sim.Options{Throttling: ec2sim.AWSThrottling(), Now: clk.Now})
 	client := start(t, sim)
 	ctx := context.Background()
@@ -116,7 +98,7 @@ func TestThrottlingAndTheSDKRetryer(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := &clock{now: time.Unix(1_700_000_000, 0)}
+			clk := sdktest.NewClock(time.Unix(1_700_000_000, 0))
 			throttling := &ec2sim.Throttling{NonMutating: ec2sim.Bucket{Size: 1, RefillPerSecond: 1}}
 			sim := ec2sim.New(load(t, "three-zones.json"), ec2sim.Options{Throttling: throttling, Now: clk.Now})
 			backoff := func(int) {

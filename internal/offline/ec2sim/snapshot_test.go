@@ -13,6 +13,7 @@ import (
 
 	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
 	"github.com/mirrorflow/mirrorflow/internal/snapshot"
+	"github.com/mirrorflow/mirrorflow/internal/testkit/sdktest"
 	"github.com/mirrorflow/mirrorflow/shared/ec2api"
 )
 
@@ -41,7 +42,7 @@ func TestSnapshotIsTheAccountAsChanged(t *testing.T) {
 		if err != nil {
 			t.Fatalf("describing sessions: %v", err)
 		}
-		if diff := cmp.Diff(sessionsByID(described), sessionsByID(snap.TrafficMirrorSessions), ignoreUnexported(described)); diff != "" {
+		if diff := cmp.Diff(sessionsByID(described), sessionsByID(snap.TrafficMirrorSessions), sdktest.IgnoreUnexported(described)); diff != "" {
 			t.Errorf("snapshot sessions differ from the described ones (-described +snapshot):\n%s", diff)
 		}
 		if _, ok := sessionsByID(snap.TrafficMirrorSessions)[created]; !ok {
@@ -85,7 +86,7 @@ func TestSnapshotIsTheAccountAsChanged(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(sessionsByID(want), sessionsByID(got), ignoreUnexported(want)); diff != "" {
+		if diff := cmp.Diff(sessionsByID(want), sessionsByID(got), sdktest.IgnoreUnexported(want)); diff != "" {
 			t.Errorf("sessions (-first simulator +seeded from its snapshot):\n%s", diff)
 		}
 	})

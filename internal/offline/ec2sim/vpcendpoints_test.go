@@ -14,6 +14,7 @@ import (
 
 	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
 	"github.com/mirrorflow/mirrorflow/internal/snapshot"
+	"github.com/mirrorflow/mirrorflow/internal/testkit/sdktest"
 	"github.com/mirrorflow/mirrorflow/shared/awserr"
 	"github.com/mirrorflow/mirrorflow/shared/ec2api"
 )
@@ -93,7 +94,7 @@ func TestDescribeVpcEndpoints(t *testing.T) {
 
 	t.Run("every endpoint comes back as the snapshot holds it", func(t *testing.T) {
 		out, err := client.DescribeVpcEndpoints(ctx, &ec2.DescribeVpcEndpointsInput{})
-		check(t, "VPC endpoints", err, snap.VPCEndpoints, out.VpcEndpoints, ignoreUnexported(snap.VPCEndpoints))
+		check(t, "VPC endpoints", err, snap.VPCEndpoints, out.VpcEndpoints, sdktest.IgnoreUnexported(snap.VPCEndpoints))
 	})
 
 	f := ec2api.Filter

@@ -7,9 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,7 +21,6 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
 	"github.com/mirrorflow/mirrorflow/internal/offline/elbv2sim"
@@ -141,33 +138,6 @@ func listenersAsList(ctx context.Context, c *elasticloadbalancingv2.Client, in *
 	return out, nil
 }
 
-// ignoreUnexported ignores the SDK's zero-size serde markers in every struct
-// type reachable from the given values.
-func ignoreUnexported(values ...any) cmp.Option {
-	seen := map[reflect.Type]bool{}
-	var structs []any
-	var walk func(t reflect.Type)
-	walk = func(t reflect.Type) {
-		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
-			t = t.Elem()
-		}
-		if t.Kind() != reflect.Struct || seen[t] || t == reflect.TypeOf(time.Time{}) {
-			return
-		}
-		seen[t] = true
-		structs = append(structs, reflect.New(t).Elem().Interface())
-		for i := 0; i < t.NumField(); i++ {
-			if t.Field(i).IsExported() {
-				walk(t.Field(i).Type)
-			}
-		}
-	}
-	for _, v := range values {
-		walk(reflect.TypeOf(v))
-	}
-	return cmpopts.IgnoreUnexported(structs...)
-}
-
 func arns(lbs []elbv2types.LoadBalancer) []string {
 	out := []string{}
 	for _, lb := range lbs {
@@ -198,7 +168,7 @@ func TestDescribeRoundTrip(t *testing.T) {
 	snap := account()
 	s := start(t, snap, ec2sim.Options{})
 	ctx := context.Background()
-	opt := ignoreUnexported(snap.LoadBalancers, snap.Listeners)
+	opt := sdktest.IgnoreUnexported(snap.LoadBalancers, snap.Listeners)
 	lbs, err := loadBalancersAsList(ctx, s.elbv2, &elasticloadbalancingv2.DescribeLoadBalancersInput{})
 	if err != nil {
 		t.Fatal(err)
@@ -580,30 +550,12 @@ func TestOneEndpointServesBothServices(t *testing.T) {
 	})
 }
 
-// clock is a settable time for the token buckets.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // TestThrottling checks ELBv2's bucket as AWS documents it: 40 Describe*
 // calls, whichever the action, then Throttling (HTTP 400), 10 tokens back a
 // second later; EC2's buckets are apart.
 func TestThrottling(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{now: time.Unix(1_700_000_000, 0)}
+	clk := sdktest.NewClock(time.Unix(1_700_000_000, 0))
 	s := start(t, account(), ec2sim.Options{Throttling: ec2sim.AWSThrottling(), Now: clk.Now})
 	describe := func(i int) error {
 		if i%2 == 0 {
