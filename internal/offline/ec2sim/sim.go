@@ -16,12 +16,10 @@ package ec2sim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"math"
 	"math/rand"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -100,11 +98,11 @@ type Sim struct {
 	buckets   map[string]*bucket
 	// rng is math/rand on purpose: a seeded run must repeat its faults and
 	// ids exactly; nothing it makes is a secret.
-	rng      *rand.Rand
-	tokens   map[string]idempotent
-	ownerID  string
-	server   *http.Server
-	listener net.Listener
+	rng     *rand.Rand
+	tokens  map[string]idempotent
+	ownerID string
+	// stop closes the server Listen started, once; nil before Listen.
+	stop     func() error
 	requests atomic.Uint64
 }
 
@@ -260,37 +258,26 @@ func (s *Sim) Start(ctx context.Context) (string, error) {
 
 // Listen is Start on a given address.
 func (s *Sim) Listen(ctx context.Context, addr string) (string, error) {
-	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+	endpoint, stop, err := Serve(ctx, addr, s)
 	if err != nil {
-		return "", fmt.Errorf("listening on %s: %w", addr, err)
+		return "", err
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	s.mu.Lock()
-	s.server, s.listener = srv, l
+	s.stop = stop
 	s.mu.Unlock()
-	go func() {
-		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			// The listener failed under us; callers see it as refused connections.
-			_ = l.Close()
-		}
-	}()
-	go func() {
-		<-ctx.Done()
-		_ = srv.Close()
-	}()
-	return "http://" + l.Addr().String(), nil
+	return endpoint, nil
 }
 
-// Close stops serving.
+// Close stops serving; after the context given to Start ends it has
+// nothing left to do.
 func (s *Sim) Close() error {
 	s.mu.Lock()
-	srv := s.server
+	stop := s.stop
 	s.mu.Unlock()
-	if srv == nil {
+	if stop == nil {
 		return nil
 	}
-	// The context given to Start may already have closed it.
-	if err := srv.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+	if err := stop(); err != nil {
 		return fmt.Errorf("closing the EC2 simulator: %w", err)
 	}
 	return nil

@@ -24,12 +24,10 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
 	"github.com/mirrorflow/mirrorflow/internal/snapshot"
@@ -84,19 +82,14 @@ func (s *Sim) Start(ctx context.Context) (string, error) {
 
 // Listen is Start on a given address.
 func (s *Sim) Listen(ctx context.Context, addr string) (string, error) {
-	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+	endpoint, stop, err := ec2sim.Serve(ctx, addr, s)
 	if err != nil {
-		return "", fmt.Errorf("listening on %s: %w", addr, err)
+		return "", err
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	stop := sync.OnceValue(srv.Close)
-	context.AfterFunc(ctx, func() { _ = stop() })
-	// Serve returns ErrServerClosed once stop has closed the server.
-	go func() { _ = srv.Serve(l) }()
 	s.mu.Lock()
 	s.stop = stop
 	s.mu.Unlock()
-	return "http://" + l.Addr().String(), nil
+	return endpoint, nil
 }
 
 // Close stops serving; after ctx's end it has nothing left to do.
