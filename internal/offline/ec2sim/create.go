@@ -350,39 +350,34 @@ func (s *Sim) tagsOf(id string) *[]ec2types.Tag {
 			}
 		}
 	}
-	for i := range st.NetworkInterfaces {
-		if deref(st.NetworkInterfaces[i].NetworkInterfaceId) == id {
-			return &st.NetworkInterfaces[i].TagSet
+	for _, tags := range []*[]ec2types.Tag{
+		tagsIn(st.NetworkInterfaces, id, func(r *ec2types.NetworkInterface) (*string, *[]ec2types.Tag) { return r.NetworkInterfaceId, &r.TagSet }),
+		tagsIn(st.SecurityGroups, id, func(r *ec2types.SecurityGroup) (*string, *[]ec2types.Tag) { return r.GroupId, &r.Tags }),
+		tagsIn(st.NetworkAcls, id, func(r *ec2types.NetworkAcl) (*string, *[]ec2types.Tag) { return r.NetworkAclId, &r.Tags }),
+		tagsIn(st.Subnets, id, func(r *ec2types.Subnet) (*string, *[]ec2types.Tag) { return r.SubnetId, &r.Tags }),
+		tagsIn(st.TrafficMirrorTargets, id, func(r *ec2types.TrafficMirrorTarget) (*string, *[]ec2types.Tag) {
+			return r.TrafficMirrorTargetId, &r.Tags
+		}),
+		tagsIn(st.TrafficMirrorFilters, id, func(r *ec2types.TrafficMirrorFilter) (*string, *[]ec2types.Tag) {
+			return r.TrafficMirrorFilterId, &r.Tags
+		}),
+		tagsIn(st.TrafficMirrorSessions, id, func(r *ec2types.TrafficMirrorSession) (*string, *[]ec2types.Tag) {
+			return r.TrafficMirrorSessionId, &r.Tags
+		}),
+	} {
+		if tags != nil {
+			return tags
 		}
 	}
-	for i := range st.SecurityGroups {
-		if deref(st.SecurityGroups[i].GroupId) == id {
-			return &st.SecurityGroups[i].Tags
-		}
-	}
-	for i := range st.NetworkAcls {
-		if deref(st.NetworkAcls[i].NetworkAclId) == id {
-			return &st.NetworkAcls[i].Tags
-		}
-	}
-	for i := range st.Subnets {
-		if deref(st.Subnets[i].SubnetId) == id {
-			return &st.Subnets[i].Tags
-		}
-	}
-	for i := range st.TrafficMirrorTargets {
-		if deref(st.TrafficMirrorTargets[i].TrafficMirrorTargetId) == id {
-			return &st.TrafficMirrorTargets[i].Tags
-		}
-	}
-	for i := range st.TrafficMirrorFilters {
-		if deref(st.TrafficMirrorFilters[i].TrafficMirrorFilterId) == id {
-			return &st.TrafficMirrorFilters[i].Tags
-		}
-	}
-	for i := range st.TrafficMirrorSessions {
-		if deref(st.TrafficMirrorSessions[i].TrafficMirrorSessionId) == id {
-			return &st.TrafficMirrorSessions[i].Tags
+	return nil
+}
+
+// tagsIn points at the tag list of the resource of items whose id is id
+// (fields gives a resource's id and tag list), nil when none has it.
+func tagsIn[T any](items []T, id string, fields func(*T) (*string, *[]ec2types.Tag)) *[]ec2types.Tag {
+	for i := range items {
+		if rid, tags := fields(&items[i]); deref(rid) == id {
+			return tags
 		}
 	}
 	return nil
