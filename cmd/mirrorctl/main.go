@@ -8,7 +8,7 @@
 // or retry can place again), 3 an AWS error (credentials, a missing stack,
 // state machine, execution or queue, a refused call), 4 a placement that did
 // not succeed (run --wait, redrive --wait, a retry that left messages in the
-// queue).
+// queue) or a coverage below coverage --fail-under.
 package main
 
 import (
@@ -53,6 +53,7 @@ type command struct {
 // commands lists the subcommands in the order help shows them.
 var commands = []command{
 	planCommand,
+	coverageCommand,
 	runCommand,
 	traceCommand,
 	failuresCommand,
@@ -111,8 +112,12 @@ func (e *usageError) Error() string { return e.msg }
 func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
 
 // errNotSucceeded is wrapped when the command worked but the placement it
-// ran did not succeed.
-var errNotSucceeded = errors.New("the placement did not succeed")
+// ran did not succeed; errBelowFailUnder when coverage worked but found
+// the coverage below --fail-under. Both exit 4.
+var (
+	errNotSucceeded   = errors.New("the placement did not succeed")
+	errBelowFailUnder = errors.New("the coverage is below --fail-under")
+)
 
 // main runs one command line and returns the exit code.
 func (a *app) main(ctx context.Context, args []string) int {
@@ -160,7 +165,7 @@ func (a *app) exit(name string, err error) int {
 		// names the command that can.
 		a.complain("mirrorctl %s: %v\n", name, err)
 		return exitUsage
-	case errors.Is(err, errNotSucceeded):
+	case errors.Is(err, errNotSucceeded), errors.Is(err, errBelowFailUnder):
 		a.complain("mirrorctl %s: %v\n", name, err)
 		return exitNotSucceeded
 	case operate.IsAWS(err):
@@ -201,7 +206,7 @@ func (a *app) usage(w io.Writer) error {
 	b.WriteString("\nExit codes: 0 ok, 1 unexpected error, 2 usage error (or redrive of an execution\n")
 	b.WriteString("that ended in the dead-letter path: use run or retry), 3 AWS error (credentials,\n")
 	b.WriteString("stack, state machine, execution or queue not found, call refused), 4 a placement\n")
-	b.WriteString("that did not succeed.\n")
+	b.WriteString("that did not succeed, or a coverage below --fail-under.\n")
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("writing the usage: %w", err)
 	}

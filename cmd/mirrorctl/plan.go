@@ -117,14 +117,26 @@ type PlanStep struct {
 // snapshot plans the same way every time.
 const simSeed = 1
 
-func runPlan(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []string) (err error) {
+func runPlan(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []string) error {
 	f := planFlags{set: map[string]bool{}}
-	fs.StringVar(&f.snapshot, "snapshot", "", "plan against the EC2 simulator seeded from this snapshot file (JSON or YAML)")
-	fs.BoolVar(&f.live, "live", false, "plan read-only against the real account; the create is sent with DryRun")
+	f.register(fs)
 	fs.Func("instance", "instance `ID` to plan (repeatable; default: every running instance)", func(v string) error {
 		f.instances = append(f.instances, v)
 		return nil
 	})
+	if err := f.parse(fs, g, args); err != nil {
+		return err
+	}
+	return f.withAccount(ctx, a, g, func(api ec2api.API, lb elbv2api.API, cfg config.Config) error {
+		return a.plan(ctx, g, f, api, lb, cfg)
+	})
+}
+
+// register puts the flags that say which account and configuration to read
+// on fs: --snapshot or --live, --config and the configuration fields.
+func (f *planFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.snapshot, "snapshot", "", "read the EC2 simulator seeded from this snapshot file (JSON or YAML)")
+	fs.BoolVar(&f.live, "live", false, "read the real account, read-only (plan sends the create with DryRun)")
 	fs.StringVar(&f.configFile, "config", "", "configuration `FILE`: the Config JSON object (replaces the snapshot's Config)")
 	fs.StringVar(&f.filterID, "filter-id", "", "traffic mirror filter `ID` new sessions use (Config.FilterId)")
 	fs.Func("target-id", "candidate traffic mirror target `ID` (repeatable; Config.TargetIds)", func(v string) error {
@@ -134,14 +146,23 @@ func runPlan(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []s
 	fs.StringVar(&f.sensorTag, "sensor-tag", "", "`KEY=VALUE` tag marking candidate targets when no target ids are set (Config.SensorTag)")
 	fs.BoolVar(&f.localZoneOnly, "local-zone-only", false, "never choose a sensor in another Availability Zone (Config.LocalZoneOnly)")
 	fs.IntVar(&f.sessionNumber, "session-number", 0, "session `number` of new sessions, 1-32766 (Config.SessionNumber)")
+}
+
+// parse parses the command line and checks the flags together, recording
+// which were given.
+func (f *planFlags) parse(fs *flag.FlagSet, g *globals, args []string) error {
 	if err := parseNoArgs(fs, g, args); err != nil {
 		return err
 	}
 	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
-	if err := f.check(); err != nil {
-		return err
-	}
+	return f.check()
+}
 
+// withAccount runs fn on EC2 and ELBv2 clients of the account the flags
+// name, and its configuration: the real account with --live, or the EC2
+// simulator seeded from --snapshot, served on loopback for as long as fn
+// runs, with the snapshot's Config.
+func (f *planFlags) withAccount(ctx context.Context, a *app, g *globals, fn func(ec2api.API, elbv2api.API, config.Config) error) (err error) {
 	if f.live {
 		cfg, err := f.configuration(nil)
 		if err != nil {
@@ -151,9 +172,8 @@ func runPlan(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []s
 		if err != nil {
 			return err
 		}
-		return a.plan(ctx, g, f, api, lb, cfg)
+		return fn(api, lb, cfg)
 	}
-
 	snap, err := snapshot.Load(f.snapshot)
 	if err != nil {
 		return &inputError{fmt.Errorf("loading the snapshot: %w", err)}
@@ -174,7 +194,7 @@ func runPlan(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []s
 		}
 	}()
 	api, lb := simulatorClients(endpoint, g.region)
-	return a.plan(ctx, g, f, api, lb, cfg)
+	return fn(api, lb, cfg)
 }
 
 // check rejects flag combinations plan cannot honour, before any file is
@@ -460,9 +480,7 @@ const planTableWidth = 120
 
 // renderPlanTable writes one line per instance, its reason wrapped under
 // REASON, and for a failed or skipped placement each step's note, kept and
-// rejected sensors, wrapped under the step name. The columns are laid out
-// by hand rather than by tabwriter, since wrapping needs to know where
-// REASON starts.
+// rejected sensors, wrapped under the step name.
 func renderPlanTable(w io.Writer, results []PlanResult) error {
 	if len(results) == 0 {
 		_, err := fmt.Fprintln(w, "No running instances to plan.")
@@ -482,6 +500,29 @@ func renderPlanTable(w io.Writer, results []PlanResult) error {
 		}
 		rows = append(rows, []string{r.InstanceID, dash(r.NetworkInterfaceID), string(r.Outcome), dash(r.TargetID)})
 	}
+	texts := make([]string, 0, len(results))
+	for _, r := range results {
+		texts = append(texts, r.summary)
+	}
+	var b strings.Builder
+	wrappedTable(&b, rows, "REASON", texts, func(i int) {
+		if r := results[i]; r.Outcome == workflow.OutcomeFailed || r.Outcome == workflow.OutcomeSkipped {
+			writeStepLines(&b, r.Steps, r.summary)
+		}
+	})
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("writing the plan: %w", err)
+	}
+	return nil
+}
+
+// wrappedTable writes rows (rows[0] the header) in columns as wide as
+// their widest cell, then a last column, titled last, holding each row's
+// text wrapped under itself so the table stays within planTableWidth; after,
+// when set, is called after each row i (0 the first row below the header)
+// to add lines of its own. The columns are laid out by hand rather than by
+// tabwriter, since wrapping needs to know where the last column starts.
+func wrappedTable(b *strings.Builder, rows [][]string, last string, texts []string, after func(i int)) {
 	widths := make([]int, len(rows[0]))
 	for _, row := range rows {
 		for i, cell := range row {
@@ -493,30 +534,25 @@ func renderPlanTable(w io.Writer, results []PlanResult) error {
 	for _, wd := range widths {
 		indent += wd + gap
 	}
-	reasonWidth := max(planTableWidth-indent, 30)
-
-	var b strings.Builder
+	textWidth := max(planTableWidth-indent, 30)
 	line := func(cells []string, text string) {
+		var l strings.Builder
 		for i, cell := range cells {
-			b.WriteString(cell + strings.Repeat(" ", widths[i]-len(cell)+gap))
+			l.WriteString(cell + strings.Repeat(" ", widths[i]-len(cell)+gap))
 		}
-		wrapped := wrap(text, reasonWidth)
-		b.WriteString(wrapped[0] + "\n")
+		wrapped := wrap(text, textWidth)
+		b.WriteString(strings.TrimRight(l.String()+wrapped[0], " ") + "\n")
 		for _, l := range wrapped[1:] {
 			b.WriteString(strings.Repeat(" ", indent) + l + "\n")
 		}
 	}
-	line(rows[0], "REASON")
-	for i, r := range results {
-		line(rows[i+1], r.summary)
-		if r.Outcome == workflow.OutcomeFailed || r.Outcome == workflow.OutcomeSkipped {
-			writeStepLines(&b, r.Steps, r.summary)
+	line(rows[0], last)
+	for i, row := range rows[1:] {
+		line(row, texts[i])
+		if after != nil {
+			after(i)
 		}
 	}
-	if _, err := io.WriteString(w, b.String()); err != nil {
-		return fmt.Errorf("writing the plan: %w", err)
-	}
-	return nil
 }
 
 // writeStepLines writes a placement's steps: the step name, then its note,

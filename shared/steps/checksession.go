@@ -73,34 +73,19 @@ func (h *Handlers) CheckExistingSession(ctx context.Context, start workflow.Star
 	if err != nil {
 		return failed(workflow.StepReport{Step: step}, steperr.FromEC2("describing traffic mirror targets", err))
 	}
-	// Rule 1: a sensor is never mirrored, on any of its interfaces.
-	if target, ok := placement.SensorInstance(inst, targets); ok {
-		return skipped(fmt.Sprintf("%s is a sensor (one of its interfaces is traffic mirror target %s); a sensor is never mirrored", id, target))
-	}
-	// Rule 2: opted out.
-	if h.Config.OptedOut(configTags(inst.Tags)) {
-		return skipped(fmt.Sprintf("%s is opted out: it carries %s=%s", id, h.Config.ExcludeTag.Key, h.Config.ExcludeTag.Value))
+	if reason, skip := h.instanceSkip(inst, targets); skip {
+		return skipped(reason)
 	}
 	subnets, err := h.subnetsOf(ctx, inst)
 	if err != nil {
 		return failed(workflow.StepReport{Step: step}, err)
 	}
-	sources, err := placement.SourcesOf(inst, h.Config.Interfaces == config.InterfacesAll)
-	if err != nil && !errors.Is(err, placement.ErrIncompleteSource) {
-		return failed(workflow.StepReport{Step: step}, &steperr.InvalidInput{Reason: "reading instance " + id, Err: err})
+	sources, incomplete, none, err := h.sourcesOf(inst, subnets)
+	if err != nil {
+		return failed(workflow.StepReport{Step: step}, err)
 	}
-	// An interface that lacks what a source needs is skipped with its
-	// reason; with Interfaces "all", the others are placed still.
-	incomplete := h.incompleteSources(inst, subnets, err)
-	if len(sources) == 0 {
-		reasons := make([]string, 0, len(incomplete))
-		for _, p := range incomplete {
-			reasons = append(reasons, p.Reason)
-		}
-		if len(reasons) == 0 && err != nil {
-			reasons = append(reasons, err.Error())
-		}
-		return skipped(strings.Join(reasons, "; "))
+	if none != "" {
+		return skipped(none)
 	}
 
 	var enis []string
@@ -117,17 +102,66 @@ func (h *Handlers) CheckExistingSession(ctx context.Context, start workflow.Star
 	if err != nil {
 		return failed(workflow.StepReport{Step: step}, err)
 	}
-
-	for _, src := range sources {
-		out.Interfaces = append(out.Interfaces, h.decideSource(inst, src, subnets, targets, sessions, live))
-	}
-	out.Interfaces = append(out.Interfaces, incomplete...)
-	inDeviceOrder(inst, out.Interfaces)
+	out.Interfaces = h.decideSources(inst, sources, incomplete, subnets, targets, sessions, live)
 	for i := range out.Interfaces {
 		out.Interfaces[i].ExecutionID, out.Interfaces[i].Trigger = out.ExecutionID, out.Trigger
 	}
 	out.Steps = append(out.Steps, workflow.StepReport{Step: step, Note: instanceNote(out)})
 	return out, nil
+}
+
+// instanceSkip applies rules 1 and 2 to the whole instance: a sensor (any
+// of its interfaces is a traffic mirror target) is never mirrored, and an
+// instance carrying ExcludeTag is opted out. It returns the reason when one
+// of them holds.
+func (h *Handlers) instanceSkip(inst ec2types.Instance, targets []ec2types.TrafficMirrorTarget) (string, bool) {
+	id := aws.ToString(inst.InstanceId)
+	if target, ok := placement.SensorInstance(inst, targets); ok {
+		return fmt.Sprintf("%s is a sensor (one of its interfaces is traffic mirror target %s); a sensor is never mirrored", id, target), true
+	}
+	if h.Config.OptedOut(configTags(inst.Tags)) {
+		return fmt.Sprintf("%s is opted out: it carries %s=%s", id, h.Config.ExcludeTag.Key, h.Config.ExcludeTag.Value), true
+	}
+	return "", false
+}
+
+// sourcesOf finds the instance's source interfaces as Interfaces says,
+// and the placements of those that lack what a source needs, each skipped
+// with its reason (with Interfaces "all", the others are placed still).
+// When there is no source at all, none says why. An instance EC2 described
+// in a shape no source can be read from is *steperr.InvalidInput.
+func (h *Handlers) sourcesOf(inst ec2types.Instance, subnets map[string]ec2types.Subnet) (sources []placement.Source, incomplete []workflow.Placement, none string, err error) {
+	sources, err = placement.SourcesOf(inst, h.Config.Interfaces == config.InterfacesAll)
+	if err != nil && !errors.Is(err, placement.ErrIncompleteSource) {
+		return nil, nil, "", &steperr.InvalidInput{Reason: "reading instance " + aws.ToString(inst.InstanceId), Err: err}
+	}
+	incomplete = h.incompleteSources(inst, subnets, err)
+	if len(sources) > 0 {
+		return sources, incomplete, "", nil
+	}
+	reasons := make([]string, 0, len(incomplete))
+	for _, p := range incomplete {
+		reasons = append(reasons, p.Reason)
+	}
+	if len(reasons) == 0 && err != nil {
+		reasons = append(reasons, err.Error())
+	}
+	return nil, incomplete, strings.Join(reasons, "; "), nil
+}
+
+// decideSources decides every source interface of inst (rules 3-6) from
+// what EC2 said of its subnets, the account's targets, the interfaces'
+// sessions and which targets still point at something, and adds the
+// incomplete interfaces' placements, in device order.
+func (h *Handlers) decideSources(inst ec2types.Instance, sources []placement.Source, incomplete []workflow.Placement, subnets map[string]ec2types.Subnet,
+	targets []ec2types.TrafficMirrorTarget, sessions []ec2types.TrafficMirrorSession, live map[string]bool) []workflow.Placement {
+	out := make([]workflow.Placement, 0, len(sources)+len(incomplete))
+	for _, src := range sources {
+		out = append(out, h.decideSource(inst, src, subnets, targets, sessions, live))
+	}
+	out = append(out, incomplete...)
+	inDeviceOrder(inst, out)
+	return out
 }
 
 // decideSource is CheckExistingSession's decision for one source interface:
@@ -208,26 +242,40 @@ func (h *Handlers) runningInstance(ctx context.Context, id string) (inst ec2type
 	return inst, "", nil
 }
 
-// subnetsOf describes the subnets of the instance's interfaces, by filter
-// so that a subnet gone meanwhile is missing from the answer rather than
-// failing the call: rule 4 reads whether each is IPv6-only.
-func (h *Handlers) subnetsOf(ctx context.Context, inst ec2types.Instance) (map[string]ec2types.Subnet, error) {
-	ids := []string{aws.ToString(inst.SubnetId)}
-	for _, ni := range inst.NetworkInterfaces {
-		ids = append(ids, aws.ToString(ni.SubnetId))
+// subnetsOf describes the subnets of the instances' interfaces, by filter
+// (one call per ec2api.MaxFilterValues subnets) so that a subnet gone
+// meanwhile is missing from the answer rather than failing the call: rule
+// 4 reads whether each is IPv6-only.
+func (h *Handlers) subnetsOf(ctx context.Context, instances ...ec2types.Instance) (map[string]ec2types.Subnet, error) {
+	var ids []string
+	for _, inst := range instances {
+		ids = append(ids, aws.ToString(inst.SubnetId))
+		for _, ni := range inst.NetworkInterfaces {
+			ids = append(ids, aws.ToString(ni.SubnetId))
+		}
 	}
 	out := map[string]ec2types.Subnet{}
 	if ids = sortedUnique(ids); len(ids) == 0 {
 		return out, nil
 	}
-	subnets, err := ec2api.SubnetsAsList(ctx, h.EC2, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{ec2api.Filter("subnet-id", ids...)}})
+	subnets, err := ec2api.InChunks(ids, ec2api.MaxFilterValues, func(chunk []string) ([]ec2types.Subnet, error) {
+		return ec2api.SubnetsAsList(ctx, h.EC2, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{ec2api.Filter("subnet-id", chunk...)}})
+	})
 	if err != nil {
-		return nil, steperr.FromEC2("describing the subnets of "+aws.ToString(inst.InstanceId), err)
+		return nil, steperr.FromEC2("describing the subnets of "+instanceIDs(instances), err)
 	}
 	for _, s := range subnets {
 		out[aws.ToString(s.SubnetId)] = s
 	}
 	return out, nil
+}
+
+// instanceIDs names instances for a message: the id of one, or how many.
+func instanceIDs(instances []ec2types.Instance) string {
+	if len(instances) == 1 {
+		return aws.ToString(instances[0].InstanceId)
+	}
+	return fmt.Sprintf("%d instances", len(instances))
 }
 
 // incompleteSources are the interfaces placement.SourcesOf could not make

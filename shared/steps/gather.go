@@ -69,23 +69,39 @@ func (h *Handlers) GatherCandidates(ctx context.Context, p workflow.Placement) (
 		return fail(p, workflow.StepReport{Step: step, Rejected: rejected}, err)
 	}
 
-	pt, err := h.describePointees(ctx, targets)
+	sensors, unresolved, _, err := h.resolveSensors(ctx, targets)
 	if err != nil {
 		return fail(p, workflow.StepReport{Step: step}, err)
+	}
+	rejected = append(rejected, unresolved...)
+	slices.SortStableFunc(rejected, func(a, b placement.Rejection) int { return strings.Compare(a.TargetID, b.TargetID) })
+	return filtered(p, step, sensors, rejected, gatherNote(scope, sensors))
+}
+
+// resolveSensors describes what each target points at (interfaces and
+// their instances, Network Load Balancers and their listeners, Gateway
+// Load Balancer endpoints and their subnets) and resolves the targets to
+// sensors, sorted by target id, with a rejection for each that cannot
+// receive (what it points at is gone, an NLB without a UDP 4789 listener),
+// and which targets still point at something (placement.Live).
+func (h *Handlers) resolveSensors(ctx context.Context, targets []ec2types.TrafficMirrorTarget) (
+	sensors []placement.Sensor, rejected []placement.Rejection, live map[string]bool, err error) {
+	pt, err := h.describePointees(ctx, targets)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	instances, err := h.sensorInstances(ctx, pt.interfaces)
 	if err != nil {
-		return fail(p, workflow.StepReport{Step: step}, err)
+		return nil, nil, nil, err
 	}
 	listeners, err := h.listeners(ctx, pt.loadBalancers)
 	if err != nil {
-		return fail(p, workflow.StepReport{Step: step}, err)
+		return nil, nil, nil, err
 	}
 	subnets, err := h.endpointSubnets(ctx, pt.endpoints)
 	if err != nil {
-		return fail(p, workflow.StepReport{Step: step}, err)
+		return nil, nil, nil, err
 	}
-
 	var interfaceTargets, lbTargets []ec2types.TrafficMirrorTarget
 	for _, t := range targets {
 		if t.NetworkLoadBalancerArn != nil || t.GatewayLoadBalancerEndpointId != nil ||
@@ -95,13 +111,11 @@ func (h *Handlers) GatherCandidates(ctx context.Context, p workflow.Placement) (
 			interfaceTargets = append(interfaceTargets, t)
 		}
 	}
-	sensors, unresolved := placement.ResolveSensors(interfaceTargets, pt.interfaces, instances)
+	sensors, rejected = placement.ResolveSensors(interfaceTargets, pt.interfaces, instances)
 	lbSensors, lbRejected := placement.ResolveLoadBalancerSensors(lbTargets, pt.loadBalancers, listeners, pt.endpoints, subnets)
 	sensors = append(sensors, lbSensors...)
 	slices.SortStableFunc(sensors, func(a, b placement.Sensor) int { return strings.Compare(a.TargetID, b.TargetID) })
-	rejected = append(append(rejected, unresolved...), lbRejected...)
-	slices.SortStableFunc(rejected, func(a, b placement.Rejection) int { return strings.Compare(a.TargetID, b.TargetID) })
-	return filtered(p, step, sensors, rejected, gatherNote(scope, sensors))
+	return sensors, append(rejected, lbRejected...), pt.live(targets), nil
 }
 
 // sensorInstances describes the instances the sensors' interfaces are

@@ -1,0 +1,316 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/mirrorflow/mirrorflow/shared/config"
+	"github.com/mirrorflow/mirrorflow/shared/ec2api"
+	"github.com/mirrorflow/mirrorflow/shared/placement"
+	"github.com/mirrorflow/mirrorflow/shared/steperr"
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
+)
+
+// Coverage judges instances (a page of DescribeInstances; those not
+// running are not judged) as the snapshot format's "Coverage" defines it,
+// with CheckExistingSession's own rules: every source interface is
+// mirrored, unmirrored or skipped, and every session mirrorflow made on an
+// interface of theirs that should not be there is stale. targets are every
+// traffic mirror target of the account.
+//
+// Its EC2 calls are CheckExistingSession's, batched over the page:
+// DescribeSubnets for the instances' subnets and DescribeTrafficMirrorSessions
+// for all their attached interfaces (a session on an interface that is not
+// a source can be stale too), each one call per ec2api.MaxFilterValues ids,
+// and only for the targets of those sessions, what they point at.
+//
+// An unmirrored interface whose placement would go on to the candidate
+// steps has no verdict yet: Preview runs them.
+func (h *Handlers) Coverage(ctx context.Context, instances []ec2types.Instance, targets []ec2types.TrafficMirrorTarget) (workflow.Coverage, []workflow.Placement, error) {
+	out := workflow.Coverage{Interfaces: []workflow.InterfaceCoverage{}, Stale: []workflow.StaleSession{}}
+	if err := h.ready(); err != nil {
+		return out, nil, err
+	}
+	running := slices.DeleteFunc(slices.Clone(instances), func(i ec2types.Instance) bool {
+		return i.State == nil || i.State.Name != ec2types.InstanceStateNameRunning
+	})
+	if len(running) == 0 {
+		return out, nil, nil
+	}
+	subnets, err := h.subnetsOf(ctx, running...)
+	if err != nil {
+		return out, nil, err
+	}
+	owner := map[string]string{}
+	var enis []string
+	for _, inst := range running {
+		for _, ni := range inst.NetworkInterfaces {
+			if id := aws.ToString(ni.NetworkInterfaceId); id != "" {
+				owner[id] = aws.ToString(inst.InstanceId)
+				enis = append(enis, id)
+			}
+		}
+	}
+	sessions, err := ec2api.InChunks(sortedUnique(enis), ec2api.MaxFilterValues, func(chunk []string) ([]ec2types.TrafficMirrorSession, error) {
+		return ec2api.TrafficMirrorSessionsAsList(ctx, h.EC2, &ec2.DescribeTrafficMirrorSessionsInput{
+			Filters: []ec2types.Filter{ec2api.Filter("network-interface-id", chunk...)},
+		})
+	})
+	if err != nil {
+		return out, nil, steperr.FromEC2("describing the traffic mirror sessions of "+instanceIDs(running), err)
+	}
+	live, err := h.liveTargets(ctx, targets, sessions)
+	if err != nil {
+		return out, nil, err
+	}
+
+	// decided holds each judged interface's placement; skippedAll, the
+	// reason of an instance skipped as a whole (rules 1 and 2).
+	decided := map[string]workflow.Placement{}
+	skippedAll := map[string]string{}
+	var pending []workflow.Placement
+	for _, inst := range running {
+		id := aws.ToString(inst.InstanceId)
+		ps, whole := h.judge(inst, subnets, targets, sessions, live)
+		if whole != "" {
+			skippedAll[id] = whole
+		}
+		for _, p := range ps {
+			eni := ""
+			if p.Source != nil {
+				eni = p.Source.NetworkInterfaceID
+			}
+			decided[eni] = p
+			out.Interfaces = append(out.Interfaces, interfaceCoverage(id, eni, p))
+			if p.Outcome == "" {
+				pending = append(pending, p)
+			}
+		}
+	}
+	for _, s := range sessions {
+		eni := aws.ToString(s.NetworkInterfaceId)
+		if !managedByMirrorflow(s) || owner[eni] == "" {
+			continue
+		}
+		stale := workflow.StaleSession{
+			SessionID: aws.ToString(s.TrafficMirrorSessionId), NetworkInterfaceID: eni,
+			TargetID: aws.ToString(s.TrafficMirrorTargetId), InstanceID: owner[eni],
+		}
+		p, isSource := decided[eni]
+		switch {
+		case skippedAll[owner[eni]] != "":
+			stale.Reason = "its source is skipped: " + skippedAll[owner[eni]]
+		case !isSource:
+			stale.Reason = notASource(h.Config, eni)
+		case p.Outcome == workflow.OutcomeSkipped:
+			stale.Reason = "its source interface is skipped: " + p.Reason
+		default:
+			why, ok := notCandidate(*p.Scope, stale.TargetID, targets, live)
+			if ok {
+				continue
+			}
+			stale.Reason, stale.Placed = why, p.Outcome == ""
+		}
+		out.Stale = append(out.Stale, stale)
+	}
+	slices.SortStableFunc(out.Stale, func(a, b workflow.StaleSession) int {
+		return strings.Compare(a.NetworkInterfaceID+" "+a.SessionID, b.NetworkInterfaceID+" "+b.SessionID)
+	})
+	return out, pending, nil
+}
+
+// judge decides one running instance's source interfaces as
+// CheckExistingSession does, from what was read of the page. An instance
+// skipped as a whole (a sensor, opted out, or without any source) gives
+// each interface that would be a source the instance's reason, and that
+// reason as whole.
+func (h *Handlers) judge(inst ec2types.Instance, subnets map[string]ec2types.Subnet, targets []ec2types.TrafficMirrorTarget,
+	sessions []ec2types.TrafficMirrorSession, live map[string]bool) (ps []workflow.Placement, whole string) {
+	id := aws.ToString(inst.InstanceId)
+	reason, skip := h.instanceSkip(inst, targets)
+	var sources []placement.Source
+	var incomplete []workflow.Placement
+	if !skip {
+		var none string
+		var err error
+		sources, incomplete, none, err = h.sourcesOf(inst, subnets)
+		switch {
+		case err != nil:
+			reason, skip = err.Error(), true
+		case none != "" && len(incomplete) > 0:
+			return incomplete, ""
+		case none != "":
+			reason, skip = none, true
+		}
+	}
+	if skip {
+		for _, eni := range sourceInterfaceIDs(inst, h.Config.Interfaces == config.InterfacesAll) {
+			src := placement.Source{InstanceID: id, NetworkInterfaceID: eni}
+			ps = append(ps, workflow.Placement{InstanceID: id, Source: &src, Outcome: workflow.OutcomeSkipped, Reason: reason})
+		}
+		return ps, reason
+	}
+	return h.decideSources(inst, sources, incomplete, subnets, targets, sessions, live), ""
+}
+
+// sourceInterfaceIDs lists the interfaces of inst that Interfaces makes
+// sources, complete or not: the primary one, or every attached interface of
+// type interface; an instance with none lists the interface it has first,
+// or nothing at all, so that its skip is still shown against an interface.
+func sourceInterfaceIDs(inst ec2types.Instance, all bool) []string {
+	var ids []string
+	for _, ni := range inst.NetworkInterfaces {
+		a := ni.Attachment
+		if a == nil || a.DeviceIndex == nil {
+			continue
+		}
+		primary := aws.ToInt32(a.DeviceIndex) == 0 && aws.ToInt32(a.NetworkCardIndex) == 0
+		typ := aws.ToString(ni.InterfaceType)
+		if (primary || all) && (typ == "" || typ == string(ec2types.NetworkInterfaceTypeInterface)) {
+			ids = append(ids, aws.ToString(ni.NetworkInterfaceId))
+		}
+	}
+	if len(ids) == 0 && len(inst.NetworkInterfaces) > 0 {
+		ids = append(ids, aws.ToString(inst.NetworkInterfaces[0].NetworkInterfaceId))
+	}
+	return ids
+}
+
+// interfaceCoverage turns CheckExistingSession's decision of one interface
+// into its coverage status.
+func interfaceCoverage(instanceID, eni string, p workflow.Placement) workflow.InterfaceCoverage {
+	c := workflow.InterfaceCoverage{InstanceID: instanceID, NetworkInterfaceID: eni, Reason: p.Reason}
+	if p.Scope != nil {
+		c.Rule = p.Scope.Rule
+	}
+	switch p.Outcome {
+	case workflow.OutcomeExists:
+		c.Status, c.TargetID, c.SessionID = workflow.CoverageMirrored, p.TargetID, p.SessionID
+	case workflow.OutcomeSkipped:
+		c.Status = workflow.CoverageSkipped
+	case workflow.OutcomeFailed:
+		c.Status = workflow.CoverageUnmirrored
+	default:
+		c.Status = workflow.CoverageUnmirrored
+		c.Reason = "no session to a candidate sensor" + ruleOf(*p.Scope)
+	}
+	return c
+}
+
+// notASource is why a session on an interface that is not a source
+// interface is stale.
+func notASource(cfg config.Config, eni string) string {
+	if cfg.Interfaces == config.InterfacesAll {
+		return eni + " is not a source interface: it is not an attached interface of type interface"
+	}
+	return eni + " is not a source interface: Interfaces is primary and it is not the instance's primary interface"
+}
+
+// notCandidate says why targetID is not a candidate of scope that can take
+// traffic (ok false), as candidateTest decides it.
+func notCandidate(scope config.Scope, targetID string, targets []ec2types.TrafficMirrorTarget, live map[string]bool) (why string, ok bool) {
+	i := slices.IndexFunc(targets, func(t ec2types.TrafficMirrorTarget) bool { return aws.ToString(t.TrafficMirrorTargetId) == targetID })
+	of := "its rule's candidates"
+	if scope.Rule != "" {
+		of = "the candidates of rule " + scope.Rule
+	}
+	switch {
+	case i < 0:
+		return fmt.Sprintf("target %s no longer exists", targetID), false
+	case !scope.Candidate(targetID, configTags(targets[i].Tags)):
+		return fmt.Sprintf("target %s is not among %s (TargetIds or SensorTag)", targetID, of), false
+	case placement.Draining(targets[i]):
+		return fmt.Sprintf("target %s is draining (tagged %s=%s)", targetID, placement.DrainingTagKey, placement.DrainingTagValue), false
+	case !live[targetID]:
+		return fmt.Sprintf("what target %s points at (its interface, load balancer or endpoint) no longer exists", targetID), false
+	}
+	return "", true
+}
+
+// Preview takes an unmirrored interface's placement through the candidate
+// steps up to PickLeastLoaded, without creating anything, and says in its
+// coverage reason where a placement would mirror it, or why it would fail.
+func Preview(ctx context.Context, h *Handlers, p workflow.Placement) (string, error) {
+	stop := slices.IndexFunc(workflow.Steps, func(s workflow.Step) bool { return s.Name == workflow.StepCreateSession })
+	for _, s := range workflow.Steps[1:stop] {
+		step, ok := h.handler(s.Name)
+		if !ok {
+			return "", &steperr.InvalidConfiguration{Err: fmt.Errorf("workflow step %s has no handler", s.Name)}
+		}
+		next, err := step(ctx, p)
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("previewing the placement of %s: %w", p.Source.NetworkInterfaceID, ctx.Err())
+		}
+		switch {
+		case err == nil:
+		case slices.Contains(steperr.Transient(), steperr.TypeName(err)):
+			// Throttled or unavailable: a retry could place it, so this is
+			// no verdict on the interface.
+			return "", fmt.Errorf("previewing the placement of %s: %w", p.Source.NetworkInterfaceID, err)
+		default:
+			return "no session to a candidate sensor; a placement would fail: " + err.Error(), nil
+		}
+		p = next
+	}
+	return fmt.Sprintf("no session to a candidate sensor%s; a placement would mirror it to %s", ruleOf(*p.Scope), p.TargetID), nil
+}
+
+// Sensors lists, for coverage, every target that is a candidate of some
+// rule (configured, what it points at still there, not draining) and every
+// draining target that still holds sessions, sorted by id, each with its
+// load: the distinct source interfaces of sessions (every session of the
+// account) to it against its limit, and its zone. It resolves them as
+// GatherCandidates does, with the same calls.
+func (h *Handlers) Sensors(ctx context.Context, targets []ec2types.TrafficMirrorTarget, sessions []ec2types.TrafficMirrorSession) ([]workflow.SensorLoad, error) {
+	if err := h.ready(); err != nil {
+		return nil, err
+	}
+	sources := map[string]map[string]bool{}
+	for _, s := range sessions {
+		t := aws.ToString(s.TrafficMirrorTargetId)
+		if sources[t] == nil {
+			sources[t] = map[string]bool{}
+		}
+		sources[t][aws.ToString(s.NetworkInterfaceId)] = true
+	}
+	scopes := h.Config.Scopes()
+	var chosen []ec2types.TrafficMirrorTarget
+	for _, t := range targets {
+		id := aws.ToString(t.TrafficMirrorTargetId)
+		configured := slices.ContainsFunc(scopes, func(s config.Scope) bool { return s.Candidate(id, configTags(t.Tags)) })
+		if draining := placement.Draining(t); (configured && !draining) || (draining && len(sources[id]) > 0) {
+			chosen = append(chosen, t)
+		}
+	}
+	out := []workflow.SensorLoad{}
+	if len(chosen) == 0 {
+		return out, nil
+	}
+	resolved, _, live, err := h.resolveSensors(ctx, chosen)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range chosen {
+		id := aws.ToString(t.TrafficMirrorTargetId)
+		draining := placement.Draining(t)
+		if !draining && !live[id] {
+			continue
+		}
+		load := workflow.SensorLoad{TargetID: id, Sources: len(sources[id]), Draining: draining}
+		if i := slices.IndexFunc(resolved, func(s placement.Sensor) bool { return s.TargetID == id }); i >= 0 {
+			load.Zone, load.Limit = resolved[i].AvailabilityZone, resolved[i].MaxSources
+			if len(resolved[i].Zones) > 0 {
+				load.Zone = strings.Join(resolved[i].Zones, ",")
+			}
+		}
+		out = append(out, load)
+	}
+	slices.SortStableFunc(out, func(a, b workflow.SensorLoad) int { return strings.Compare(a.TargetID, b.TargetID) })
+	return out, nil
+}
