@@ -8,7 +8,10 @@
 //
 // Task states whose resource is arn:aws:states:::lambda:invoke (or a plain
 // function ARN) are sent to a server of the Lambda Invoke API (--lambda-endpoint);
-// arn:aws:states:::sqs:sendMessage appends the message to --sqs-file as a JSON line.
+// arn:aws:states:::sqs:sendMessage appends the message to --sqs-file as a JSON line;
+// arn:aws:states:::states:startExecution.sync:2 runs an execution of a state
+// machine given with --child ARN=definition-file in this engine, as a child
+// whose result (events included) the parent's result lists under "children".
 // Retry intervals may be shortened with --retry-interval-ms. Task states
 // without TimeoutSeconds get AWS's default (see taskTimeoutDefaults); nothing
 // else of the definition is changed. --print-definition writes the definition
@@ -67,6 +70,7 @@ const { values: args } = parseArgs({
     'retry-interval-ms': { type: 'string', default: '' },
     'state-machine-arn': { type: 'string', default: 'arn:aws:states:us-east-1:123456789012:stateMachine:Mirrorflow' },
     'print-definition': { type: 'boolean', default: false },
+    child: { type: 'string', multiple: true, default: [] },
   },
 });
 for (const required of args['print-definition'] ? ['definition'] : ['definition', 'lambda-endpoint', 'sqs-file']) {
@@ -103,15 +107,17 @@ function taskTimeoutDefaults(states) {
   });
 }
 
-const definition = JSON.parse(readFileSync(args.definition, 'utf8'));
-taskTimeoutDefaults(definition.States);
+function loadDefinition(path) {
+  const definition = JSON.parse(readFileSync(path, 'utf8'));
+  taskTimeoutDefaults(definition.States);
+  return definition;
+}
+const definition = loadDefinition(args.definition);
 if (args['print-definition']) {
   process.stdout.write(JSON.stringify(definition) + '\n');
   process.exit(0);
 }
 const lambdaEndpoint = args['lambda-endpoint'].replace(/\/$/, '');
-const stateMachineArn = args['state-machine-arn'];
-const stateMachineName = stateMachineArn.split(':').pop();
 
 // The Lambda service's own failures, as Step Functions names them for lambda:invoke tasks.
 const lambdaServiceErrors = {
@@ -167,7 +173,9 @@ function eachState(states, fn) {
 }
 
 // Local handlers for every Task state, by the service integration it names.
-function localHandlers(states) {
+// children collects the results of the child executions the parent's
+// startExecution.sync:2 states run.
+function localHandlers(states, children) {
   const handlers = {};
   eachState(states, (name, state) => {
     if (state.Type !== 'Task') return;
@@ -186,6 +194,8 @@ function localHandlers(states) {
         appendFileSync(args['sqs-file'], JSON.stringify({ QueueUrl: params.QueueUrl, MessageId: messageId, Body: body }) + '\n');
         return { MessageId: messageId, MD5OfMessageBody: createHash('md5').update(body).digest('hex') };
       };
+    } else if (resource === 'arn:aws:states:::states:startExecution.sync:2') {
+      handlers[name] = async (params) => startChild(params, children);
     } else {
       throw new Error(`sfn-runner: state ${name} uses ${resource}, which has no local handler`);
     }
@@ -202,19 +212,89 @@ function retryOverrides(states, ms) {
   return overrides;
 }
 
-const stateMachine = new StateMachine(definition);
-const handlers = localHandlers(definition.States);
-const retries = retryOverrides(definition.States, args['retry-interval-ms']);
+// machines are the state machines this engine runs, by ARN: the one it was
+// started for, and each --child.
+const machines = new Map();
+function addMachine(arn, def) {
+  machines.set(arn, {
+    arn, name: arn.split(':').pop(), definition: def, stateMachine: new StateMachine(def),
+    retries: retryOverrides(def.States, args['retry-interval-ms']),
+  });
+}
+addMachine(args['state-machine-arn'], definition);
+for (const spec of args.child) {
+  const at = spec.indexOf('=');
+  if (at < 0) {
+    process.stderr.write(`sfn-runner: --child ${spec}: want ARN=definition-file\n`);
+    process.exit(2);
+  }
+  addMachine(spec.slice(0, at), loadDefinition(spec.slice(at + 1)));
+}
+const main = machines.get(args['state-machine-arn']);
 
-async function execute(request) {
+// started remembers every child execution by state machine and name: Step
+// Functions refuses a second StartExecution of a name already used, unless
+// it has the same input and is still running, when it answers with the
+// running execution (Step Functions API Reference, StartExecution: "If
+// StartExecution is called with the same name and input as a running
+// execution, the call succeeds and returns the same response as the
+// original request. If the execution is closed or if the input is
+// different, it returns a 400 ExecutionAlreadyExists error.").
+const started = new Map();
+
+// startChild runs one child execution for a startExecution.sync:2 state and
+// answers as Step Functions does: a succeeded child's DescribeExecution
+// fields, with Output as JSON (the :2 of .sync:2); any other end fails the
+// state with States.TaskFailed and the DescribeExecution document as the
+// cause (Step Functions Developer Guide, "Start a new AWS Step Functions
+// state machine from a running execution", and "Run a Job (.sync)").
+async function startChild(params, children) {
+  const machine = machines.get(params.StateMachineArn);
+  if (!machine) {
+    throw named('StepFunctions.StateMachineDoesNotExistException', `State Machine Does Not Exist: '${params.StateMachineArn}'`);
+  }
+  const input = typeof params.Input === 'string' ? JSON.parse(params.Input) : (params.Input ?? {});
+  const name = params.Name || randomUUID();
+  const key = `${machine.arn}/${name}`;
+  const inputText = JSON.stringify(input);
+  let run = started.get(key);
+  if (run && (run.inputText !== inputText || run.done)) {
+    throw named('StepFunctions.ExecutionAlreadyExistsException', `Execution Already Exists: '${executionArn(machine, name)}'`);
+  }
+  if (!run) {
+    run = { inputText, done: false };
+    run.result = execute(machine, { name, input }).then((r) => {
+      run.done = true;
+      children.push(r);
+      return r;
+    });
+    started.set(key, run);
+  }
+  const r = await run.result;
+  const described = {
+    ExecutionArn: r.executionArn, StateMachineArn: machine.arn, Name: name, Status: r.status,
+    StartDate: r.startTime, StopDate: r.stopTime, Input: inputText,
+  };
+  if (r.status === 'SUCCEEDED') {
+    return { ...described, Input: input, Output: r.output };
+  }
+  throw named('States.TaskFailed', JSON.stringify({ ...described, Error: r.error, Cause: r.cause }));
+}
+
+function executionArn(machine, name) {
+  return machine.arn.replace(':stateMachine:', ':execution:') + `:${name}`;
+}
+
+async function execute(machine, request) {
   const name = request.name || randomUUID();
-  const executionArn = `arn:aws:states:us-east-1:123456789012:execution:${stateMachineName}:${name}`;
+  const arn = executionArn(machine, name);
   const startTime = new Date().toISOString();
-  const execution = stateMachine.run(request.input, {
-    overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retries },
+  const children = [];
+  const execution = machine.stateMachine.run(request.input, {
+    overrides: { taskResourceLocalHandlers: localHandlers(machine.definition.States, children), retryIntervalOverrides: machine.retries },
     context: {
-      Execution: { Id: executionArn, Input: request.input, Name: name, StartTime: startTime, RoleArn: 'arn:aws:iam::123456789012:role/Mirrorflow' },
-      StateMachine: { Id: stateMachineArn, Name: stateMachineName },
+      Execution: { Id: arn, Input: request.input, Name: name, StartTime: startTime, RoleArn: 'arn:aws:iam::123456789012:role/Mirrorflow' },
+      StateMachine: { Id: machine.arn, Name: machine.name },
     },
   });
   const events = [];
@@ -239,7 +319,7 @@ async function execute(request) {
       events.push(e);
     }
   })();
-  const result = { name, executionArn, startTime };
+  const result = { name, executionArn: arn, startTime };
   try {
     result.output = await execution.result;
     result.status = 'SUCCEEDED';
@@ -252,7 +332,9 @@ async function execute(request) {
     result.cause = typeof failure.cause === 'string' ? failure.cause : failure.message;
   }
   await collecting;
+  result.stopTime = new Date().toISOString();
   result.events = events;
+  if (children.length) result.children = children;
   return result;
 }
 
@@ -267,6 +349,6 @@ for await (const line of lines) {
     process.stdout.write(JSON.stringify({ status: 'REJECTED', error: 'InvalidExecutionInput', cause: err.message }) + '\n');
     continue;
   }
-  pending.push(execute(request).then((result) => process.stdout.write(JSON.stringify(result) + '\n')));
+  pending.push(execute(main, request).then((result) => process.stdout.write(JSON.stringify(result) + '\n')));
 }
 await Promise.all(pending);

@@ -32,6 +32,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	reconcile, err := stack.ReconcileFromContext(app.Node())
+	if err != nil {
+		return err
+	}
 	concurrency, err := stack.ReservedConcurrencyFromContext(app.Node())
 	if err != nil {
 		return err
@@ -43,6 +47,7 @@ func run() error {
 		Config:              cfg,
 		AssetRoot:           assets,
 		ReservedConcurrency: concurrency,
+		Reconcile:           reconcile,
 	}); err != nil {
 		return err
 	}

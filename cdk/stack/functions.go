@@ -25,7 +25,7 @@ const FunctionMemoryMB = 256
 // functions builds one Lambda per workflow step, each with its own role and
 // log group, so each step's permissions and logs are its own.
 func (s *Stack) functions() {
-	for _, step := range workflow.Steps {
+	for _, step := range workflow.Functions() {
 		logs := awslogs.NewLogGroup(s.Stack, jsii.String(step.Name+"Logs"), &awslogs.LogGroupProps{
 			Retention:     s.props.LogRetention,
 			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
@@ -80,7 +80,7 @@ func environment(cfg config.Config, step workflow.Step) map[string]string {
 // a function's environment, which CloudFormation would otherwise report
 // only at deploy, function by function, with the stack rolling back.
 func checkEnvironment(cfg config.Config) error {
-	for _, step := range workflow.Steps {
+	for _, step := range workflow.Functions() {
 		// Marshal cannot fail on a map of strings.
 		b, _ := json.Marshal(environment(cfg, step))
 		if len(b) > MaxEnvironmentBytes {

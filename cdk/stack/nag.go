@@ -16,15 +16,15 @@ import (
 // appliesTo to the one finding it answers, so a new wildcard still fails
 // the nag test.
 func (s *Stack) suppressions() {
-	for _, step := range workflow.Steps {
+	for _, step := range workflow.Functions() {
 		s.suppressStepRole(step)
 	}
 
-	cdknag.NagSuppressions_AddResourceSuppressions(s.StateMachine.Role(), &[]*cdknag.NagPackSuppression{
+	stateMachineRole := []*cdknag.NagPackSuppression{
 		{
 			Id: jsii.String("AwsSolutions-IAM5"),
 			Reason: jsii.String("CDK's LambdaInvoke grants lambda:InvokeFunction on each step function's ARN and its " +
-				"qualified ARNs (<arn>:*, versions and aliases); the wildcard is only the qualifier of our seven functions."),
+				"qualified ARNs (<arn>:*, versions and aliases); the wildcard is only the qualifier of our own functions."),
 			AppliesTo: &[]interface{}{map[string]interface{}{"regex": `/^Resource::<\w+Function[0-9A-F]{8}\.Arn>:\*$/`}},
 		},
 		{
@@ -35,7 +35,28 @@ func (s *Stack) suppressions() {
 				"execution logging needs support no resource-level permissions."),
 			AppliesTo: &[]interface{}{"Resource::*"},
 		},
-	}, jsii.Bool(true))
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(s.StateMachine.Role(), &stateMachineRole, jsii.Bool(true))
+	reconcileRole := append(stateMachineRole, &cdknag.NagPackSuppression{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("startExecution.sync:2 waits for each placement it starts: CDK grants DescribeExecution and " +
+			"StopExecution on the executions of the placement state machine (execution:<its name>*), whose names are " +
+			"made at run time; the wildcard covers that one state machine's executions only."),
+		AppliesTo: &[]interface{}{map[string]interface{}{"regex": `/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:.*PlacementStateMachine.*\*$/`}},
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(s.Reconcile.Role(), &reconcileRole, jsii.Bool(true))
+	if s.backfill != nil {
+		// AwsCustomResource's provider is a singleton at the stack's root,
+		// under the id CDK fixes for it, not under the Backfill construct.
+		provider := "/" + *s.Stack.Node().Path() + "/AWS679f53fac002430cb0da5b7982bd2287/ServiceRole/Resource"
+		cdknag.NagSuppressions_AddResourceSuppressionsByPath(s.Stack, jsii.String(provider), &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-IAM4"),
+			Reason: jsii.String("The backfill is CDK's AwsCustomResource, whose provider function CDK builds with the " +
+				"AWSLambdaBasicExecutionRole managed policy (its own logs only); the one call it makes, " +
+				"states:StartExecution, is granted on the Reconcile state machine alone."),
+			AppliesTo: &[]interface{}{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"},
+		}}, jsii.Bool(true))
+	}
 
 	cdknag.NagSuppressions_AddResourceSuppressions(s.DeadLetterQueue, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-SQS3"),
@@ -79,6 +100,15 @@ func (s *Stack) suppressStepRole(step workflow.Step) {
 		Reason:    jsii.String(step.Name + " calls " + why + "."),
 		AppliesTo: &[]interface{}{"Resource::*"},
 	}}
+	if step.Name == workflow.StepDeleteStaleSessions {
+		sup = append(sup, &cdknag.NagPackSuppression{
+			Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String("The stale sessions the Reconcile deletes are known only at run time; " +
+				"DeleteTrafficMirrorSession is allowed only on sessions tagged " + steps.TagManagedBy + "=" +
+				steps.ManagedByValue + " (aws:ResourceTag), mirrorflow's own."),
+			AppliesTo: &[]interface{}{"Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:traffic-mirror-session/*"},
+		})
+	}
 	if step.Name == workflow.StepCreateSession {
 		arn := func(resource string) string {
 			return "Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:" + resource + "/*"

@@ -53,7 +53,7 @@ var unscopedELBv2Actions = map[string]bool{
 // AWSLambdaBasicExecutionRole, which would let it write to every log group).
 // X-Ray tracing adds its own statement.
 func (s *Stack) permissions() {
-	for _, step := range workflow.Steps {
+	for _, step := range workflow.Functions() {
 		role := s.Roles[step.Name]
 		s.LogGroups[step.Name].GrantWrite(role)
 		for _, st := range s.ec2Statements(step) {

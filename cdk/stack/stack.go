@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -61,6 +62,9 @@ type Props struct {
 	// ReservedConcurrency is every step function's reserved concurrency;
 	// DefaultReservedConcurrency when zero.
 	ReservedConcurrency int
+	// Reconcile says when the Reconcile runs and how many placements it
+	// runs at once; its zero value is the defaults.
+	Reconcile ReconcileOptions
 }
 
 // Stack is the synthesized mirrorflow stack and the constructs tests and
@@ -76,7 +80,12 @@ type Stack struct {
 
 	DeadLetterQueue awssqs.Queue
 	StateMachine    awsstepfunctions.StateMachine
-	Rule            awsevents.Rule
+	// Reconcile is the state machine that finds and places what is not mirrored.
+	Reconcile awsstepfunctions.StateMachine
+	// backfill starts a Reconcile after each deploy that changes the stack;
+	// nil when turned off.
+	backfill customresources.AwsCustomResource
+	Rule     awsevents.Rule
 }
 
 // New builds the stack. It checks the configuration and that every step's
@@ -89,6 +98,10 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 	if err := checkEnvironment(props.Config); err != nil {
 		return nil, fmt.Errorf("building stack %s: %w", id, err)
 	}
+	props.Reconcile = props.Reconcile.WithDefaults()
+	if err := props.Reconcile.Validate(); err != nil {
+		return nil, fmt.Errorf("building stack %s: %w", id, err)
+	}
 	if props.AssetRoot == "" {
 		props.AssetRoot = DefaultAssetRoot
 	}
@@ -98,9 +111,9 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 	if props.ReservedConcurrency == 0 {
 		props.ReservedConcurrency = DefaultReservedConcurrency
 	}
-	if n := props.ReservedConcurrency; n < 1 || n*len(workflow.Steps) > maxReservedConcurrency {
+	if n := props.ReservedConcurrency; n < 1 || n*len(workflow.Functions()) > maxReservedConcurrency {
 		return nil, fmt.Errorf("building stack %s: reserved concurrency %d per step does not fit: %d steps may reserve %d together, since Lambda keeps 100 of an account's default 1,000 concurrent executions unreserved",
-			id, n, len(workflow.Steps), maxReservedConcurrency)
+			id, n, len(workflow.Functions()), maxReservedConcurrency)
 	}
 	if err := checkAssets(props.AssetRoot); err != nil {
 		return nil, fmt.Errorf("building stack %s: %w", id, err)
@@ -119,6 +132,9 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 	if err := s.stateMachine(); err != nil {
 		return nil, fmt.Errorf("building stack %s: %w", id, err)
 	}
+	if err := s.reconcile(); err != nil {
+		return nil, fmt.Errorf("building stack %s: %w", id, err)
+	}
 	s.trigger()
 	s.alarms()
 	s.outputs()
@@ -130,7 +146,7 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 // Code_FromAsset would otherwise fail deep inside jsii with a stack trace.
 func checkAssets(root string) error {
 	var missing []string
-	for _, step := range workflow.Steps {
+	for _, step := range workflow.Functions() {
 		path := filepath.Join(root, step.Dir, BootstrapFile)
 		if _, err := os.Stat(path); err != nil {
 			missing = append(missing, step.Name+" ("+path+")")

@@ -136,7 +136,7 @@ func emptyAssets() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("creating asset root: %w", err)
 	}
-	for _, step := range workflow.Steps {
+	for _, step := range workflow.Functions() {
 		dir := filepath.Join(root, step.Dir)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return root, fmt.Errorf("creating asset dir for %s: %w", step.Name, err)
@@ -171,8 +171,10 @@ func synth(cfg config.Config, nag bool) (synthesized, error) {
 
 func TestStackHasOneOfEachPieceAndAFunctionPerStep(t *testing.T) {
 	for typ, n := range map[string]int{
-		"AWS::Lambda::Function":            len(workflow.Steps),
-		"AWS::StepFunctions::StateMachine": 1,
+		// The steps' functions, and the backfill's custom resource provider.
+		"AWS::Lambda::Function":            len(workflow.Functions()) + 1,
+		"AWS::StepFunctions::StateMachine": 2,
+		"AWS::Scheduler::Schedule":         1,
 		"AWS::Events::Rule":                1,
 		"AWS::SQS::Queue":                  1,
 		"AWS::CloudWatch::Alarm":           2,
@@ -189,13 +191,13 @@ func TestStackHasOneOfEachPieceAndAFunctionPerStep(t *testing.T) {
 			"LoggingConfig": map[string]any{"LogGroup": assertions.Match_AnyValue()},
 		},
 	})
-	if len(*arm) != len(workflow.Steps) {
-		t.Errorf("%d functions run bootstrap on provided.al2023/arm64 with active tracing and their own log group, want %d", len(*arm), len(workflow.Steps))
+	if len(*arm) != len(workflow.Functions()) {
+		t.Errorf("%d functions run bootstrap on provided.al2023/arm64 with active tracing and their own log group, want %d", len(*arm), len(workflow.Functions()))
 	}
 }
 
 func TestFunctionsAreTheBuiltAssetsDescribedByTheirStep(t *testing.T) {
-	for _, step := range workflow.Steps {
+	for _, step := range workflow.Functions() {
 		t.Run(step.Name, func(t *testing.T) {
 			props := tagged.tmpl.Resources[functionID(t, tagged, step.Name)].Properties
 			if props["Description"] != step.Doc {
@@ -206,7 +208,7 @@ func TestFunctionsAreTheBuiltAssetsDescribedByTheirStep(t *testing.T) {
 }
 
 func TestEveryStepReservesItsConcurrency(t *testing.T) {
-	for _, step := range workflow.Steps {
+	for _, step := range workflow.Functions() {
 		props := tagged.tmpl.Resources[functionID(t, tagged, step.Name)].Properties
 		if got := props["ReservedConcurrentExecutions"]; got != float64(stack.DefaultReservedConcurrency) {
 			t.Errorf("%s ReservedConcurrentExecutions = %v, want %d: a burst must neither starve the account's other functions nor call EC2 from unbounded environments",
@@ -257,11 +259,11 @@ func TestConfigurationReachesEveryFunction(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(fns) != len(workflow.Steps) {
-				t.Fatalf("%d functions carry %s, want one per step (%d)", len(fns), workflow.StepEnvVar, len(workflow.Steps))
+			if len(fns) != len(workflow.Functions()) {
+				t.Fatalf("%d functions carry %s, want one per step (%d)", len(fns), workflow.StepEnvVar, len(workflow.Functions()))
 			}
 			cfg := s.stack.Config()
-			for _, step := range workflow.Steps {
+			for _, step := range workflow.Functions() {
 				want := cfg.Env()
 				want[workflow.StepEnvVar] = step.Name
 				if diff := cmp.Diff(want, fns[step.Name].Environment); diff != "" {
@@ -280,7 +282,7 @@ func TestConfigurationReachesEveryFunction(t *testing.T) {
 }
 
 func TestRuleStartsAPlacementForEveryInstanceEnteringRunning(t *testing.T) {
-	sm := onlyID(t, tagged, "AWS::StepFunctions::StateMachine")
+	sm := placementID(t, tagged)
 	hasProps(t, tagged.assertions, jsii.String("AWS::Events::Rule"), &map[string]any{
 		"State": "ENABLED",
 		"EventPattern": map[string]any{
@@ -373,7 +375,7 @@ func TestStateMachineLogsAllWithExecutionDataAndTraces(t *testing.T) {
 
 func TestAlarmsFireOnAnyFailedPlacement(t *testing.T) {
 	queue := onlyID(t, tagged, "AWS::SQS::Queue")
-	sm := onlyID(t, tagged, "AWS::StepFunctions::StateMachine")
+	sm := placementID(t, tagged)
 	for name, want := range map[string]map[string]any{
 		"a message on the dead-letter queue": {
 			"Namespace":  "AWS/SQS",
@@ -403,7 +405,7 @@ func TestOutputsAreWhereMirrorctlLooks(t *testing.T) {
 	}
 	queue := onlyID(t, tagged, "AWS::SQS::Queue")
 	want := map[string]string{
-		stack.OutputStateMachineARN:    "arn:aws:states:us-east-1:123456789012:stateMachine:" + onlyID(t, tagged, "AWS::StepFunctions::StateMachine"),
+		stack.OutputStateMachineARN:    "arn:aws:states:us-east-1:123456789012:stateMachine:" + placementID(t, tagged),
 		stack.OutputDeadLetterQueueURL: template.QueueURL(template.DefaultEnv, queue),
 		stack.OutputDeadLetterQueueARN: template.QueueARN(template.DefaultEnv, queue),
 	}
@@ -417,11 +419,11 @@ func TestOutputsAreWhereMirrorctlLooks(t *testing.T) {
 
 // TestEachRoleHoldsExactlyItsStepsEC2Actions reads each function's role and
 // every policy attached to it: the EC2 and Elastic Load Balancing actions
-// must be exactly those workflow.Steps declares, and the rest only logging
+// must be exactly those workflow.Functions() declares, and the rest only logging
 // and tracing.
 func TestEachRoleHoldsExactlyItsStepsEC2Actions(t *testing.T) {
 	allowedOther := []string{"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
-	for _, step := range workflow.Steps {
+	for _, step := range workflow.Functions() {
 		t.Run(step.Name, func(t *testing.T) {
 			var ec2, elbv2, other []string
 			for _, st := range roleStatements(t, tagged, step.Name) {
@@ -447,7 +449,7 @@ func TestEachRoleHoldsExactlyItsStepsEC2Actions(t *testing.T) {
 				slices.Sort(want)
 				got := slices.Compact(slices.Sorted(slices.Values(c.role)))
 				if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
-					t.Errorf("%s actions of %s's role (-workflow.Steps +role):\n%s", c.service, step.Name, diff)
+					t.Errorf("%s actions of %s's role (-workflow.Functions() +role):\n%s", c.service, step.Name, diff)
 				}
 			}
 			for _, a := range other {
@@ -460,7 +462,7 @@ func TestEachRoleHoldsExactlyItsStepsEC2Actions(t *testing.T) {
 }
 
 func TestLoadBalancerReadsHaveEveryResourceAndNothingElse(t *testing.T) {
-	for _, step := range workflow.Steps {
+	for _, step := range workflow.Functions() {
 		if len(step.ELBv2Actions) == 0 {
 			continue
 		}
@@ -565,7 +567,7 @@ func TestCreateSessionIsScopedToTheFilterTheTargetsAndTaggedSessions(t *testing.
 }
 
 func TestOnlyDescribeActionsHaveEveryResource(t *testing.T) {
-	for _, step := range workflow.Steps {
+	for _, step := range workflow.Functions() {
 		for _, st := range slices.Concat(roleStatements(t, tagged, step.Name), roleStatements(t, ruled, step.Name)) {
 			if !slices.Contains(st.Resource, "*") {
 				continue
@@ -765,7 +767,7 @@ func TestNewRefusesAnInvalidConfigOrMissingAssets(t *testing.T) {
 		{"an unvalidated config with no FilterId", stack.Props{Config: config.Config{SessionNumber: 1, SensorTag: testConfig.SensorTag}, AssetRoot: assetRoot}, "FilterId is required"},
 		{"no make build yet", stack.Props{Config: testConfig, AssetRoot: t.TempDir()}, "missing Lambda assets under "},
 		{"seven steps reserving 200 each exceed an account's default concurrency", stack.Props{Config: testConfig, AssetRoot: assetRoot, ReservedConcurrency: 200},
-			"reserved concurrency 200 per step does not fit: 7 steps may reserve 900 together"},
+			"reserved concurrency 200 per step does not fit: 10 steps may reserve 900 together"},
 		{"a configuration whose JSON exceeds Lambda's 4 KB of environment", stack.Props{Config: withRules(testConfig, 60), AssetRoot: assetRoot},
 			"the configuration does not fit: CheckExistingSession's environment variables measure "},
 	}
@@ -822,7 +824,7 @@ func TestEnvironmentSizeIsMeasuredAsLambdaMeasuresIt(t *testing.T) {
 func fitting(t *testing.T) int {
 	t.Helper()
 	longest := ""
-	for _, step := range workflow.Steps {
+	for _, step := range workflow.Functions() {
 		if len(step.Name) > len(longest) {
 			longest = step.Name
 		}
@@ -859,7 +861,7 @@ func roleStatements(t *testing.T, s synthesized, step string) []statement {
 		t.Fatalf("%s's function Role is %v, want the ARN of a role of this stack", step, fn.Properties["Role"])
 	}
 	role := str(getAtt[0])
-	for _, other := range workflow.Steps {
+	for _, other := range workflow.Functions() {
 		if other.Name != step && cmp.Equal(s.tmpl.Resources[functionID(t, s, other.Name)].Properties["Role"], fn.Properties["Role"]) {
 			t.Errorf("%s and %s share a role", step, other.Name)
 		}
@@ -907,6 +909,17 @@ func onlyID(t *testing.T, s synthesized, typ string) string {
 		t.Fatalf("want one %s, found %v", typ, ids)
 	}
 	return ids[0]
+}
+
+// placementID is the logical id of the placement state machine, the one
+// the StateMachineArn output names.
+func placementID(t *testing.T, s synthesized) string {
+	t.Helper()
+	id, err := s.tmpl.StateMachineOf(template.OutputPlacement)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 // functionID is the logical id of step's function, found by its MIRRORFLOW_STEP.

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
 	"github.com/mirrorflow/mirrorflow/statemachine"
 )
 
@@ -38,9 +39,9 @@ func (s *Stack) stateMachine() error {
 		Retention:     s.props.LogRetention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
-	fns := make(map[string]awslambda.IFunction, len(s.Functions))
-	for name, fn := range s.Functions {
-		fns[name] = fn
+	fns := make(map[string]awslambda.IFunction, len(workflow.Steps))
+	for _, step := range workflow.Steps {
+		fns[step.Name] = s.Functions[step.Name]
 	}
 	sm, err := statemachine.New(s.Stack, "Placement", statemachine.Props{
 		Functions:       fns,

@@ -1,19 +1,13 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/mirrorflow/mirrorflow/internal/operate"
 	"github.com/mirrorflow/mirrorflow/shared/config"
@@ -49,24 +43,6 @@ cannot be read or is malformed; 3 when AWS refused or could not be reached.`,
 	run: runCoverage,
 }
 
-// CoverageReport is mirrorctl coverage's JSON contract, the snapshot
-// format's "Coverage" example.
-type CoverageReport struct {
-	// Coverage is mirrored / (mirrored + unmirrored), 1 when both are 0,
-	// rounded to 4 decimal places.
-	Coverage   float64                      `json:"coverage"`
-	Interfaces []workflow.InterfaceCoverage `json:"interfaces"`
-	Stale      []workflow.StaleSession      `json:"stale"`
-	Sensors    []workflow.SensorLoad        `json:"sensors"`
-
-	// mirrored, unmirrored and skipped count the interfaces for the table.
-	mirrored, unmirrored, skipped int
-}
-
-// instancesPerPage is the MaxResults of each DescribeInstances page the
-// report judges at once (EC2's largest).
-const instancesPerPage = 1000
-
 func runCoverage(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []string) error {
 	f := planFlags{set: map[string]bool{}}
 	f.register(fs)
@@ -79,7 +55,7 @@ func runCoverage(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args
 		return err
 	}
 	return f.withAccount(ctx, a, g, func(api ec2api.API, lb elbv2api.API, cfg config.Config) error {
-		report, err := coverageOf(ctx, steps.New(api, lb, cfg))
+		report, err := operate.CoverageOf(ctx, steps.New(api, lb, cfg))
 		if err != nil {
 			return err
 		}
@@ -105,82 +81,16 @@ func parseFraction(v string) (float64, error) {
 	return f, nil
 }
 
-// coverageOf judges every running instance of the account, a page of
-// DescribeInstances at a time, previews the placement of each unmirrored
-// interface, and lists the sensors' load.
-func coverageOf(ctx context.Context, h *steps.Handlers) (CoverageReport, error) {
-	report := CoverageReport{Interfaces: []workflow.InterfaceCoverage{}, Stale: []workflow.StaleSession{}}
-	targets, err := ec2api.TrafficMirrorTargetsAsList(ctx, h.EC2, &ec2.DescribeTrafficMirrorTargetsInput{})
-	if err != nil {
-		return report, fmt.Errorf("describing the traffic mirror targets: %w", operate.Explain(err))
-	}
-	pages := ec2.NewDescribeInstancesPaginator(h.EC2, &ec2.DescribeInstancesInput{
-		Filters:    []ec2types.Filter{ec2api.Filter("instance-state-name", "running")},
-		MaxResults: aws.Int32(instancesPerPage),
-	})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return report, fmt.Errorf("listing the running instances: %w", operate.Explain(err))
-		}
-		var instances []ec2types.Instance
-		for _, r := range page.Reservations {
-			instances = append(instances, r.Instances...)
-		}
-		c, pending, err := h.Coverage(ctx, instances, targets)
-		if err != nil {
-			return report, fmt.Errorf("judging %d running instances: %w", len(instances), operate.Explain(err))
-		}
-		for _, p := range pending {
-			why, err := steps.Preview(ctx, h, p)
-			if err != nil {
-				return report, operate.Explain(err)
-			}
-			i := slices.IndexFunc(c.Interfaces, func(ic workflow.InterfaceCoverage) bool {
-				return ic.NetworkInterfaceID == p.Source.NetworkInterfaceID
-			})
-			c.Interfaces[i].Reason = why
-		}
-		report.Interfaces = append(report.Interfaces, c.Interfaces...)
-		report.Stale = append(report.Stale, c.Stale...)
-	}
-	// EC2 pages instances in an order of its own; the report lists them by
-	// id, each instance's interfaces in device order as judged.
-	slices.SortStableFunc(report.Interfaces, func(a, b workflow.InterfaceCoverage) int { return cmp.Compare(a.InstanceID, b.InstanceID) })
-	slices.SortStableFunc(report.Stale, func(a, b workflow.StaleSession) int { return cmp.Compare(a.SessionID, b.SessionID) })
-
-	sessions, err := ec2api.TrafficMirrorSessionsAsList(ctx, h.EC2, &ec2.DescribeTrafficMirrorSessionsInput{})
-	if err != nil {
-		return report, fmt.Errorf("describing the traffic mirror sessions: %w", operate.Explain(err))
-	}
-	if report.Sensors, err = h.Sensors(ctx, targets, sessions); err != nil {
-		return report, fmt.Errorf("reading the sensors' load: %w", operate.Explain(err))
-	}
-	ratio := workflow.Coverage{Interfaces: report.Interfaces}.Ratio()
-	report.Coverage = math.Round(ratio*10000) / 10000
-	for _, i := range report.Interfaces {
-		switch i.Status {
-		case workflow.CoverageMirrored:
-			report.mirrored++
-		case workflow.CoverageUnmirrored:
-			report.unmirrored++
-		default:
-			report.skipped++
-		}
-	}
-	return report, nil
-}
-
 // percent writes a fraction as a percentage with one decimal.
 func percent(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" }
 
 // renderCoverageTable writes the coverage figure, then a section each for
 // the interfaces that are not mirrored, the stale sessions and the
 // sensors; a section with nothing in it says so in one line.
-func renderCoverageTable(w io.Writer, r CoverageReport) error {
+func renderCoverageTable(w io.Writer, r operate.CoverageReport) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Coverage %s: %d of %d in-scope source interfaces mirrored, %d unmirrored; %d skipped.\n",
-		percent(r.Coverage), r.mirrored, r.mirrored+r.unmirrored, r.unmirrored, r.skipped)
+		percent(r.Coverage), r.Mirrored, r.Mirrored+r.Unmirrored, r.Unmirrored, r.Skipped)
 
 	rows := [][]string{{"INSTANCE", "INTERFACE", "RULE", "STATUS"}}
 	var texts []string

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mirrorflow/mirrorflow/internal/operate"
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
 
@@ -101,7 +102,7 @@ func TestCoverageAgreesWithPlan(t *testing.T) {
 			if code := e.run("coverage", "--snapshot", file, "--output", "json"); code != exitOK {
 				t.Fatalf("exit %d, stderr:\n%s", code, e.err)
 			}
-			var report CoverageReport
+			var report operate.CoverageReport
 			if err := json.Unmarshal(e.out.Bytes(), &report); err != nil {
 				t.Fatal(err)
 			}

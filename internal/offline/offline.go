@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
@@ -57,9 +58,17 @@ type Run struct {
 	ec2Endpoint string
 	Host        *lambdahost.Host
 	engine      *sfnlocal.Engine
-	workDir     string
-	sqsFile     string
-	cancel      context.CancelFunc
+	// reconcile runs the Reconcile definition, its placements as children
+	// in the same engine; started by the first Reconcile.
+	reconcile     *sfnlocal.Engine
+	reconcileOnce sync.Once
+	reconcileErr  error
+	reconcileOpts sfnlocal.Options
+	workDir       string
+	sqsFile       string
+	cancel        context.CancelFunc
+	// ctx lives as long as the run: the Reconcile engine starts on it.
+	ctx context.Context
 }
 
 // Credentials the steps use against the simulator, so the SDK never looks for real ones.
@@ -71,7 +80,7 @@ const (
 // Start brings the deployment up. Close it when done.
 func Start(ctx context.Context, opts Options) (_ *Run, err error) {
 	ctx, cancel := context.WithCancel(ctx)
-	r := &Run{cancel: cancel}
+	r := &Run{cancel: cancel, ctx: ctx}
 	defer func() {
 		if err != nil {
 			r.Close()
@@ -129,7 +138,60 @@ func Start(ctx context.Context, opts Options) (_ *Run, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting the state machine engine: %w", err)
 	}
+	if err := r.prepareReconcile(ctx, tmpl, env, opts, defPath, smARN); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// prepareReconcile resolves the Reconcile definition, when the template has
+// one, and checks it with asl-validator; its engine starts with the first
+// Reconcile, with the placement definition as the child its Map starts.
+func (r *Run) prepareReconcile(ctx context.Context, tmpl *template.Template, env template.Env, opts Options, placementDef, placementARN string) error {
+	if _, ok := tmpl.Outputs[template.OutputReconcile]; !ok {
+		return nil
+	}
+	id, err := tmpl.StateMachineOf(template.OutputReconcile)
+	if err != nil {
+		return err
+	}
+	def, err := tmpl.DefinitionOf(env, id)
+	if err != nil {
+		return fmt.Errorf("resolving the Reconcile definition: %w", err)
+	}
+	path := filepath.Join(r.workDir, "reconcile.asl.json")
+	if err := os.WriteFile(path, def, 0o600); err != nil {
+		return fmt.Errorf("writing the resolved Reconcile definition: %w", err)
+	}
+	if err := sfnlocal.Validate(ctx, opts.NodeDir, path); err != nil {
+		return fmt.Errorf("checking the synthesized Reconcile definition: %w", err)
+	}
+	r.reconcileOpts = sfnlocal.Options{
+		NodeDir: opts.NodeDir, Definition: path, LambdaEndpoint: r.Host.Endpoint(),
+		SQSFile: r.sqsFile, RetryInterval: opts.RetryInterval, StateMachineARN: template.ARNOf(env, id),
+		Children: map[string]string{placementARN: placementDef}, Stderr: opts.Logs,
+	}
+	return nil
+}
+
+// Reconcile runs one execution of the Reconcile state machine, named name,
+// with input ({} or {"trigger": "..."}); the placements it starts run as its
+// children, listed in the result's Children.
+func (r *Run) Reconcile(ctx context.Context, name string, input any) (sfnlocal.Execution, error) {
+	if r.reconcileOpts.Definition == "" {
+		return sfnlocal.Execution{}, errors.New("running the Reconcile: the template has no Reconcile state machine (no ReconcileStateMachineArn output)")
+	}
+	r.reconcileOnce.Do(func() {
+		r.reconcile, r.reconcileErr = sfnlocal.Start(r.ctx, r.reconcileOpts)
+	})
+	if r.reconcileErr != nil {
+		return sfnlocal.Execution{}, fmt.Errorf("starting the Reconcile engine: %w", r.reconcileErr)
+	}
+	raw, err := json.Marshal(input)
+	if err != nil {
+		return sfnlocal.Execution{}, fmt.Errorf("encoding the input of %s: %w", name, err)
+	}
+	return r.reconcile.Execute(ctx, name, raw)
 }
 
 // functions lists one hosted function per workflow step, with the
@@ -141,7 +203,7 @@ func functions(tmpl *template.Template, env template.Env, opts Options, endpoint
 		return nil, fmt.Errorf("finding the step functions in the template: %w", err)
 	}
 	var out []lambdahost.Function
-	for _, step := range workflow.Steps {
+	for _, step := range workflow.Functions() {
 		fn, ok := byStep[step.Name]
 		if !ok {
 			return nil, fmt.Errorf("finding the function of step %s: the template has none", step.Name)
@@ -219,6 +281,9 @@ func (r *Run) DeadLetters() ([]workflow.DeadLetter, error) {
 func (r *Run) Close() {
 	if r.engine != nil {
 		_ = r.engine.Close()
+	}
+	if r.reconcile != nil {
+		_ = r.reconcile.Close()
 	}
 	if r.Host != nil {
 		r.Host.Close()

@@ -39,8 +39,9 @@ type StateChangeDetail struct {
 
 // ParseInput reads the execution input, which is either the EventBridge
 // event EC2 sends when an instance enters a state or the {"instanceId": ...}
-// a person pastes into the console. It returns the instance to place and the
-// trigger (TriggerEventBridge or TriggerManual). Any other input is a
+// a person pastes into the console (with "trigger": "reconcile" when the
+// Reconcile workflow starts it). It returns the instance to place and the
+// trigger (TriggerEventBridge, TriggerManual or TriggerReconcile). Any other input is a
 // *steperr.InvalidInput that says what was wrong, because the same input
 // fails the same way on every try and the state machine must not retry it.
 func ParseInput(raw json.RawMessage) (instanceID, trigger string, err error) {
@@ -59,8 +60,7 @@ func ParseInput(raw json.RawMessage) (instanceID, trigger string, err error) {
 		id, err := parseEvent(trimmed)
 		return id, TriggerEventBridge, err
 	}
-	id, err := parseManual(trimmed)
-	return id, TriggerManual, err
+	return parseManual(trimmed)
 }
 
 // isEvent reports whether the input claims to be an EventBridge event, so
@@ -102,15 +102,21 @@ func parseEvent(data []byte) (string, error) {
 	return d.InstanceID, nil
 }
 
-func parseManual(data []byte) (string, error) {
+func parseManual(data []byte) (id, trigger string, err error) {
 	var in ManualInput
 	if err := decodeOne(data, &in, true); err != nil {
-		return "", &steperr.InvalidInput{Reason: "decoding the manual input (only {\"instanceId\": \"i-...\"} is accepted)", Err: err}
+		return "", "", &steperr.InvalidInput{Reason: "decoding the manual input (only {\"instanceId\": \"i-...\"}, with \"trigger\": \"reconcile\" from the Reconcile workflow, is accepted)", Err: err}
 	}
 	if err := checkInstanceID(in.InstanceID, "instanceId"); err != nil {
-		return "", err
+		return "", "", err
 	}
-	return in.InstanceID, nil
+	switch in.Trigger {
+	case "":
+		return in.InstanceID, TriggerManual, nil
+	case TriggerReconcile:
+		return in.InstanceID, TriggerReconcile, nil
+	}
+	return "", "", &steperr.InvalidInput{Reason: fmt.Sprintf("trigger %q is not one the placement knows (only %q, from the Reconcile workflow)", truncate(in.Trigger, 64), TriggerReconcile)}
 }
 
 func checkInstanceID(id, field string) error {

@@ -103,6 +103,9 @@ type Start struct {
 // what mirrorctl run and retry send.
 type ManualInput struct {
 	InstanceID string `json:"instanceId"`
+	// Trigger is empty for a person's placement, or TriggerReconcile for
+	// one the Reconcile workflow started.
+	Trigger string `json:"trigger,omitempty"`
 }
 
 // Instance is what CheckExistingSession returns: the instance and its

@@ -12,9 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 )
@@ -34,6 +36,10 @@ type Options struct {
 	RetryInterval *int
 	// StateMachineARN names the state machine in the context object.
 	StateMachineARN string
+	// Children are the state machines the definition's
+	// startExecution.sync:2 states start, by ARN: the path of each one's
+	// resolved definition. The engine runs their executions too.
+	Children map[string]string
 	// Stderr receives the engine's own diagnostics; nil discards them.
 	Stderr io.Writer
 }
@@ -43,11 +49,15 @@ type Execution struct {
 	Name         string          `json:"name"`
 	ExecutionARN string          `json:"executionArn"`
 	StartTime    string          `json:"startTime"`
+	StopTime     string          `json:"stopTime"`
 	Status       string          `json:"status"`
 	Output       json.RawMessage `json:"output,omitempty"`
 	Error        string          `json:"error,omitempty"`
 	Cause        string          `json:"cause,omitempty"`
 	Events       []Event         `json:"events"`
+	// Children are the child executions its startExecution.sync:2 states
+	// ran, in the order they ended.
+	Children []Execution `json:"children,omitempty"`
 }
 
 // Succeeded reports whether the execution ended in a Succeed state.
@@ -106,6 +116,13 @@ func Start(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	if opts.StateMachineARN != "" {
 		args = append(args, "--state-machine-arn", opts.StateMachineARN)
+	}
+	for _, arn := range slices.Sorted(maps.Keys(opts.Children)) {
+		path, err := filepath.Abs(opts.Children[arn])
+		if err != nil {
+			return nil, fmt.Errorf("resolving %s: %w", opts.Children[arn], err)
+		}
+		args = append(args, "--child", arn+"="+path)
 	}
 	cmd := exec.CommandContext(ctx, "node", args...) //nolint:gosec // G204: runs the project's own sfn-runner.mjs; the paths are the caller's work folder and --node-dir, passed as arguments, not through a shell.
 	cmd.Dir = opts.NodeDir

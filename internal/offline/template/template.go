@@ -112,17 +112,44 @@ func (t *Template) LogicalIDs(typ string) []string {
 	return ids
 }
 
-// StateMachine returns the logical id of the template's only state machine.
+// Outputs naming the stack's state machines.
+const (
+	OutputPlacement = "StateMachineArn"
+	OutputReconcile = "ReconcileStateMachineArn"
+)
+
+// StateMachine returns the logical id of the placement state machine: the
+// template's only one, or, when it has several, the one its
+// StateMachineArn output refers to.
 func (t *Template) StateMachine() (string, error) {
 	ids := t.LogicalIDs(TypeStateMachine)
-	if len(ids) != 1 {
-		return "", fmt.Errorf("finding the state machine: want exactly one %s, found %d", TypeStateMachine, len(ids))
+	if len(ids) == 1 {
+		return ids[0], nil
 	}
-	return ids[0], nil
+	id, err := t.StateMachineOf(OutputPlacement)
+	if err != nil {
+		return "", fmt.Errorf("finding the placement state machine: want exactly one %s, found %d, or a %s output naming one: %w",
+			TypeStateMachine, len(ids), OutputPlacement, err)
+	}
+	return id, nil
 }
 
-// StateMachineARN is the ARN a resolved template gives its only state
-// machine, the one Ref and Fn::GetAtt resolve to (and the stack's
+// StateMachineOf returns the logical id of the state machine the output
+// named key refers to ({"Ref": id}).
+func (t *Template) StateMachineOf(key string) (string, error) {
+	o, ok := t.Outputs[key]
+	if !ok {
+		return "", fmt.Errorf("finding the state machine of output %s: the template has no such output", key)
+	}
+	ref, _ := dig(o.Value, "Ref").(string)
+	if r, ok := t.Resources[ref]; !ok || r.Type != TypeStateMachine {
+		return "", fmt.Errorf("finding the state machine of output %s: it does not refer to a %s (%v)", key, TypeStateMachine, o.Value)
+	}
+	return ref, nil
+}
+
+// StateMachineARN is the ARN a resolved template gives its placement
+// state machine, the one Ref and Fn::GetAtt resolve to (and the stack's
 // StateMachineArn output with it).
 func (t *Template) StateMachineARN(env Env) (string, error) {
 	id, err := t.StateMachine()
@@ -132,12 +159,26 @@ func (t *Template) StateMachineARN(env Env) (string, error) {
 	return stateMachineARN(env, id), nil
 }
 
-// Definition returns the state machine's definition as ASL JSON, every
-// intrinsic function resolved in env and DefinitionSubstitutions applied.
+// ARNOf is the ARN a resolved template gives the state machine id.
+func ARNOf(env Env, id string) string { return stateMachineARN(env, id) }
+
+// Definition returns the placement state machine's definition as ASL
+// JSON, every intrinsic function resolved in env and
+// DefinitionSubstitutions applied.
 func (t *Template) Definition(env Env) (json.RawMessage, error) {
 	id, err := t.StateMachine()
 	if err != nil {
 		return nil, err
+	}
+	return t.DefinitionOf(env, id)
+}
+
+// DefinitionOf returns the definition of the state machine id, resolved as
+// Definition resolves it.
+func (t *Template) DefinitionOf(env Env, id string) (json.RawMessage, error) {
+	r, ok := t.Resources[id]
+	if !ok || r.Type != TypeStateMachine {
+		return nil, fmt.Errorf("reading %s: the template has no such %s", id, TypeStateMachine)
 	}
 	props := t.Resources[id].Properties
 	var def string

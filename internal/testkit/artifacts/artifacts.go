@@ -33,7 +33,7 @@ func Build(root, dir string) (Artifacts, error) {
 	}
 	if a.Bootstraps == "" {
 		a.Bootstraps = filepath.Join(dir, "local")
-		for _, step := range workflow.Steps {
+		for _, step := range workflow.Functions() {
 			out := filepath.Join(a.Bootstraps, step.Dir, "bootstrap")
 			cmd := exec.Command("go", "build", //nolint:gosec // G204: builds the project's own tasks/<step> packages, named by workflow.Steps
 				"-tags", "lambda.norpc", "-o", out, "./tasks/"+step.Dir)
