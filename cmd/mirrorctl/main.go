@@ -59,6 +59,8 @@ var commands = []command{
 	redriveCommand,
 	retryCommand,
 	reconcileCommand,
+	drainCommand,
+	undrainCommand,
 }
 
 func main() {
