@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -389,5 +391,18 @@ func TestGoldenDrain(t *testing.T) {
 			t.Errorf("%v: stderr is not empty:\n%s", s.args, e.err)
 		}
 		golden(t, s.golden, e.out.Bytes())
+	}
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, quoted := range []string{"drain-wait.golden.txt", "undrain.golden.txt"} {
+		want, err := os.ReadFile(filepath.Join("testdata", quoted))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(readme), string(want)) {
+			t.Errorf("README.md no longer quotes testdata/%s as it is; copy it into \"Drain a sensor\"", quoted)
+		}
 	}
 }
