@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -17,6 +18,7 @@ type clients struct {
 	sfn        operate.StepFunctions
 	sqs        operate.Queue
 	cfn        operate.Stacks
+	ec2        operate.Targets
 	deployment operate.Deployment
 }
 
@@ -54,7 +56,14 @@ func (a *app) connect(ctx context.Context, g *globals) (*clients, error) {
 		cfn: cloudformation.NewFromConfig(cfg, func(o *cloudformation.Options) {
 			a.overrideEndpoint(cloudformation.ServiceID, &o.BaseEndpoint)
 		}),
+		ec2: a.ec2Client(cfg),
 	}, nil
+}
+
+// ec2Client is the EC2 client of every command that calls EC2 in the
+// account (plan --live, drain, undrain).
+func (a *app) ec2Client(cfg aws.Config) *ec2.Client {
+	return ec2.NewFromConfig(cfg, func(o *ec2.Options) { a.overrideEndpoint(ec2.ServiceID, &o.BaseEndpoint) })
 }
 
 // overrideEndpoint points a client at the endpoint set for service, if
@@ -67,17 +76,19 @@ func (a *app) overrideEndpoint(service string, base **string) {
 }
 
 // need says which parts of the deployment a command uses.
-type need struct{ stateMachine, queue bool }
+type need struct{ stateMachine, queue, reconcile bool }
 
-// resolve connects and finds the state machine and queue: from the flags
-// when given, else from the stack's outputs.
+// resolve connects and finds the state machines and queue: from the flags
+// when given, else from the stack's outputs. A command that needs none of
+// them reads no stack.
 func (a *app) resolve(ctx context.Context, g *globals, n need) (*clients, error) {
 	c, err := a.connect(ctx, g)
 	if err != nil {
 		return nil, err
 	}
-	c.deployment = operate.Deployment{StateMachineARN: g.stateMachine, QueueURL: g.queueURL}
-	missing := (n.stateMachine && g.stateMachine == "") || (n.queue && g.queueURL == "")
+	c.deployment = operate.Deployment{StateMachineARN: g.stateMachine, QueueURL: g.queueURL, ReconcileStateMachineARN: g.reconcileStateMachine}
+	missing := (n.stateMachine && g.stateMachine == "") || (n.queue && g.queueURL == "") ||
+		(n.reconcile && g.reconcileStateMachine == "")
 	if !missing {
 		return c, nil
 	}
@@ -90,6 +101,13 @@ func (a *app) resolve(ctx context.Context, g *globals, n need) (*clients, error)
 	}
 	if c.deployment.QueueURL == "" {
 		c.deployment.QueueURL = d.QueueURL
+	}
+	if c.deployment.ReconcileStateMachineARN == "" {
+		c.deployment.ReconcileStateMachineARN = d.ReconcileStateMachineARN
+	}
+	if n.reconcile && c.deployment.ReconcileStateMachineARN == "" {
+		return nil, fmt.Errorf("reading the outputs of stack %s: %w", g.stack,
+			&operate.MissingOutputError{Output: operate.OutputReconcileStateMachineARN, Flag: "--reconcile-state-machine"})
 	}
 	if n.queue && c.deployment.QueueURL == "" {
 		return nil, fmt.Errorf("reading the outputs of stack %s: it has no %s output; pass --queue-url", g.stack, operate.OutputQueueURL)

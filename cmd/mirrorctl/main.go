@@ -59,6 +59,9 @@ var commands = []command{
 	failuresCommand,
 	redriveCommand,
 	retryCommand,
+	reconcileCommand,
+	drainCommand,
+	undrainCommand,
 }
 
 func main() {
@@ -216,6 +219,7 @@ func (a *app) usage(w io.Writer) error {
 // globals are the flags every command takes.
 type globals struct {
 	region, profile, stack, stateMachine, queueURL, output string
+	reconcileStateMachine                                  string
 }
 
 // flags makes a command's FlagSet with the global flags on it.
@@ -228,6 +232,7 @@ func (a *app) flags(c command) (*flag.FlagSet, *globals) {
 	fs.StringVar(&g.stack, "stack", defaultStack, "CloudFormation stack whose outputs name the state machine and dead-letter queue")
 	fs.StringVar(&g.stateMachine, "state-machine", "", "state machine ARN, instead of reading it from the stack")
 	fs.StringVar(&g.queueURL, "queue-url", "", "dead-letter queue URL, instead of reading it from the stack")
+	fs.StringVar(&g.reconcileStateMachine, "reconcile-state-machine", "", "Reconcile state machine ARN, instead of reading it from the stack")
 	fs.StringVar(&g.output, "output", operate.FormatTable, "output format: table or json")
 	fs.Usage = func() {
 		// The flag package gives Usage no way to report a failed write to stderr.

@@ -206,7 +206,7 @@ func (f *planFlags) check() error {
 	case !f.live && f.set["profile"]:
 		return usagef("--profile applies to --live only; --snapshot never calls AWS")
 	}
-	for _, name := range []string{"stack", "state-machine", "queue-url"} {
+	for _, name := range []string{"stack", "state-machine", "queue-url", "reconcile-state-machine"} {
 		if f.set[name] {
 			return usagef("--%s does not apply to plan, which needs no deployment", name)
 		}
@@ -311,9 +311,10 @@ func readConfigFile(path string) (config.Config, error) {
 	return cfg, nil
 }
 
-// inputError is a file named on the command line that cannot be used. It is
-// a usage error (exit 2: running again unchanged cannot help) that keeps its
-// cause, so errors.Is(err, snapshot.ErrInvalid) still holds.
+// inputError is a file or resource named on the command line that cannot
+// be used. It is a usage error (exit 2: running again unchanged cannot
+// help) that keeps its cause, so errors.Is(err, snapshot.ErrInvalid) still
+// holds.
 type inputError struct{ err error }
 
 func (e *inputError) Error() string { return e.err.Error() }
@@ -351,7 +352,7 @@ func (a *app) liveClients(ctx context.Context, g *globals) (*ec2.Client, *elasti
 	if err != nil {
 		return nil, nil, err
 	}
-	return ec2.NewFromConfig(cfg, func(o *ec2.Options) { a.overrideEndpoint(ec2.ServiceID, &o.BaseEndpoint) }),
+	return a.ec2Client(cfg),
 		elasticloadbalancingv2.NewFromConfig(cfg, func(o *elasticloadbalancingv2.Options) {
 			a.overrideEndpoint(elasticloadbalancingv2.ServiceID, &o.BaseEndpoint)
 		}), nil

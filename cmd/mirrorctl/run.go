@@ -8,6 +8,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
 	"github.com/mirrorflow/mirrorflow/internal/operate"
 )
 
@@ -67,11 +69,9 @@ func runRun(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []st
 // waitAndTrace waits for an execution, prints its trace, and reports a
 // placement that did not succeed as errNotSucceeded.
 func (a *app) waitAndTrace(ctx context.Context, g *globals, c *clients, arn string, timeout time.Duration, redrivenAfter *int32) error {
-	waitCtx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	_, waitErr := operate.Wait(waitCtx, c.sfn, arn, a.backoff, redrivenAfter)
-	if waitErr != nil && !errors.Is(waitErr, operate.ErrStillRunning) {
-		return waitErr
+	_, stillRunning, err := a.follow(ctx, c, arn, timeout, redrivenAfter)
+	if err != nil {
+		return err
 	}
 	t, err := operate.TraceExecution(ctx, c.sfn, arn)
 	if err != nil {
@@ -80,11 +80,45 @@ func (a *app) waitAndTrace(ctx context.Context, g *globals, c *clients, arn stri
 	if err := a.renderTrace(g, t); err != nil {
 		return err
 	}
+	return verdict("the placement", t.Name, t.Status, stillRunning, timeout)
+}
+
+// follow polls an execution until it ends or timeout passes, and returns
+// its last description; stillRunning says the timeout came first (last may
+// then be nil, when no poll answered). Every command that waits for an
+// execution waits through it.
+func (a *app) follow(ctx context.Context, c *clients, arn string, timeout time.Duration, redrivenAfter *int32) (
+	last *sfn.DescribeExecutionOutput, stillRunning bool, err error,
+) {
+	waitCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	last, err = operate.Wait(waitCtx, c.sfn, arn, a.backoff, redrivenAfter)
+	if errors.Is(err, operate.ErrStillRunning) {
+		return last, true, nil
+	}
+	return last, false, err
+}
+
+// verdict reports an execution that is still running after timeout, or
+// ended otherwise than SUCCEEDED, as a notSucceededError (exit 4): what
+// says what it ran ("the placement"), name which execution.
+func verdict(what, name, status string, stillRunning bool, timeout time.Duration) error {
 	switch {
-	case waitErr != nil:
-		return fmt.Errorf("%s still %s after %s: %w", t.Name, t.Status, timeout, errNotSucceeded)
-	case t.Status != operate.StatusSucceeded:
-		return fmt.Errorf("%s ended %s: %w", t.Name, t.Status, errNotSucceeded)
+	case stillRunning:
+		return fmt.Errorf("%s still %s after %s: %w", name, status, timeout, &notSucceededError{what: what})
+	case status != operate.StatusSucceeded:
+		return fmt.Errorf("%s ended %s: %w", name, status, &notSucceededError{what: what})
 	}
 	return nil
 }
+
+// notSucceededError is errNotSucceeded in the words of the command that
+// waited: a Reconcile execution is not a placement.
+type notSucceededError struct{ what string }
+
+func (e *notSucceededError) Error() string { return e.what + " did not succeed" }
+
+// Is makes the error errNotSucceeded, which exit turns into exit 4.
+func (e *notSucceededError) Is(target error) bool { return target == errNotSucceeded }
+
+var _ error = (*notSucceededError)(nil)

@@ -10,6 +10,7 @@ import (
 	"context"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
@@ -38,8 +39,19 @@ type Stacks interface {
 	cloudformation.DescribeStacksAPIClient
 }
 
+// Targets holds only the EC2 operations drain and undrain call: reading a
+// traffic mirror target and its sessions, and setting or removing its
+// draining tag.
+type Targets interface {
+	ec2.DescribeTrafficMirrorTargetsAPIClient
+	ec2.DescribeTrafficMirrorSessionsAPIClient
+	CreateTags(ctx context.Context, params *ec2.CreateTagsInput, optFns ...func(*ec2.Options)) (*ec2.CreateTagsOutput, error)
+	DeleteTags(ctx context.Context, params *ec2.DeleteTagsInput, optFns ...func(*ec2.Options)) (*ec2.DeleteTagsOutput, error)
+}
+
 var (
 	_ StepFunctions = (*sfn.Client)(nil)
 	_ Queue         = (*sqs.Client)(nil)
 	_ Stacks        = (*cloudformation.Client)(nil)
+	_ Targets       = (*ec2.Client)(nil)
 )

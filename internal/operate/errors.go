@@ -101,7 +101,7 @@ func Explain(err error) error {
 		return &AWSError{Summary: ErrStackNotFound.Error(), Code: c,
 			Hint: "deploy the stack, or pass --stack, --region, or --state-machine and --queue-url: " + message(err),
 			Err:  errors.Join(ErrStackNotFound, err)}
-	case c == "AccessDenied" || c == "AccessDeniedException":
+	case c == "AccessDenied" || c == "AccessDeniedException" || c == "UnauthorizedOperation":
 		return explained("access denied", "the caller's IAM policy must allow this action: "+message(err))
 	case c == "UnrecognizedClientException" || c == "InvalidClientTokenId" || c == "ExpiredToken" ||
 		c == "ExpiredTokenException" || c == "InvalidSignatureException" || c == "SignatureDoesNotMatch":
@@ -114,13 +114,15 @@ func Explain(err error) error {
 }
 
 // IsAWS reports whether err came from AWS or from reaching it (an API
-// error, missing credentials, a failed connection) rather than from how
-// mirrorctl was called.
+// error, missing credentials, a failed connection, a deployed stack that
+// lacks an output) rather than from how mirrorctl was called.
 func IsAWS(err error) bool {
 	var ae *AWSError
 	var api smithy.APIError
 	var op *smithy.OperationError
-	return errors.As(err, &ae) || errors.As(err, &api) || errors.As(err, &op) || errors.Is(err, ErrNoCredentials)
+	var missing *MissingOutputError
+	return errors.As(err, &ae) || errors.As(err, &api) || errors.As(err, &op) || errors.Is(err, ErrNoCredentials) ||
+		errors.As(err, &missing)
 }
 
 func code(err error) string {

@@ -436,6 +436,8 @@ func TestExplain(t *testing.T) {
 		{"a typed SQS error", &sqstypes.QueueDoesNotExist{Message: aws.String("gone")}, "the dead-letter queue does not exist (QueueDoesNotExist)", true},
 		{"CloudFormation's ValidationError for a missing stack", &smithy.GenericAPIError{Code: "ValidationError", Message: "Stack with id X does not exist"}, "stack not found (ValidationError)", true},
 		{"rejected credentials", &smithy.GenericAPIError{Code: "ExpiredTokenException", Message: "expired"}, "AWS rejected the credentials (ExpiredTokenException)", true},
+		{"EC2's own word for a denied action", &smithy.GenericAPIError{Code: "UnauthorizedOperation", Message: "You are not authorized to perform this operation."},
+			"access denied (UnauthorizedOperation); the caller's IAM policy must allow this action", true},
 		{"an error that is not AWS's is left alone", errors.New("decoding"), "decoding", false},
 	}
 	for _, tt := range tests {

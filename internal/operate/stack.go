@@ -13,15 +13,36 @@ const (
 	OutputStateMachineARN = "StateMachineArn"
 	OutputQueueURL        = "DeadLetterQueueUrl"
 	OutputQueueARN        = "DeadLetterQueueArn"
+	// OutputReconcileStateMachineARN names the Reconcile state machine,
+	// which moves sessions off draining, retired or gone targets. A stack
+	// deployed before it existed lacks this output.
+	OutputReconcileStateMachineARN = "ReconcileStateMachineArn"
 )
 
-// Deployment is where a deployed mirrorflow runs: its state machine and
+// Deployment is where a deployed mirrorflow runs: its state machines and
 // dead-letter queue.
 type Deployment struct {
 	StateMachineARN string
 	QueueURL        string
 	QueueARN        string
+	// ReconcileStateMachineARN is empty for a stack deployed before the
+	// Reconcile state machine existed; only the commands that start it need
+	// it, and they say so with a MissingOutputError.
+	ReconcileStateMachineARN string
 }
+
+// MissingOutputError says the stack lacks an output a command needs: it
+// was deployed by an older mirrorflow. Flag is the flag that names the
+// resource instead; callers wrap it with the stack's name.
+type MissingOutputError struct {
+	Output, Flag string
+}
+
+func (e *MissingOutputError) Error() string {
+	return fmt.Sprintf("the stack has no %s output: deploy this version, or pass %s ARN", e.Output, e.Flag)
+}
+
+var _ error = (*MissingOutputError)(nil)
 
 // DeploymentFromStack reads the deployment from the stack's outputs, so a
 // person names the stack once instead of copying ARNs.
@@ -42,6 +63,8 @@ func DeploymentFromStack(ctx context.Context, api Stacks, stack string) (Deploym
 			d.QueueURL = aws.ToString(o.OutputValue)
 		case OutputQueueARN:
 			d.QueueARN = aws.ToString(o.OutputValue)
+		case OutputReconcileStateMachineARN:
+			d.ReconcileStateMachineARN = aws.ToString(o.OutputValue)
 		}
 	}
 	if d.StateMachineARN == "" {

@@ -7,11 +7,12 @@
 // deserializer, its paginators, its error codes and its standard retryer
 // against throttling and 5xx answers.
 //
-// It answers the actions mirrorflow calls (ec2api.API) plus CreateTags and
-// DescribeTrafficMirrorFilters, keeps what the workflow changes (sessions,
-// tags), and enforces AWS's Traffic Mirroring quotas with AWS's codes. For
-// tests it records requests, fails chosen calls, pages on demand and takes
-// changes to the account (Options, InjectFault, Put).
+// It answers the actions mirrorflow calls (ec2api.API) plus CreateTags,
+// DeleteTags and DescribeTrafficMirrorFilters, keeps what the workflow and
+// mirrorctl change (sessions, tags), and enforces AWS's Traffic Mirroring
+// quotas with AWS's codes. For tests it records requests, fails chosen
+// calls, pages on demand and takes changes to the account (Options,
+// InjectFault, Put).
 package ec2sim
 
 import (
@@ -131,6 +132,7 @@ var handlers = map[string]handler{
 	"CreateTrafficMirrorSession":    (*Sim).createTrafficMirrorSession,
 	"DeleteTrafficMirrorSession":    (*Sim).deleteTrafficMirrorSession,
 	"CreateTags":                    (*Sim).createTags,
+	"DeleteTags":                    (*Sim).deleteTags,
 }
 
 // New returns a simulator seeded with a copy of snap; snap itself is never changed.
