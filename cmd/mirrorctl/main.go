@@ -203,7 +203,7 @@ func (a *app) usage(w io.Writer) error {
 	b.WriteString("\nUsage: mirrorctl <command> [flags]\n")
 	b.WriteString("\nCommands:\n")
 	for _, c := range commands {
-		fmt.Fprintf(&b, "  %-9s %s\n", c.name, c.synopsis)
+		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.synopsis)
 	}
 	b.WriteString("\nRun 'mirrorctl help <command>' for its flags.\n")
 	b.WriteString("\nExit codes: 0 ok, 1 unexpected error, 2 usage error (or redrive of an execution\n")

@@ -29,6 +29,7 @@ func TestLoadTestdata(t *testing.T) {
 		{"full-sensor.json", 14, 14, 2, 10},
 		{"nacl-deny.json", 3, 3, 1, 0},
 		{"scoped.json", 14, 25, 11, 7},
+		{"backfill.json", 48, 8, 8, 4},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {

@@ -1,7 +1,11 @@
 package burstaccount_test
 
 import (
+	"bytes"
 	"context"
+	"flag"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -48,5 +52,29 @@ func TestEveryInstanceCanBePlaced(t *testing.T) {
 		if n != 10 {
 			t.Errorf("%s took %d sources, want all 10 of 30 instances on 3 sensors", target, n)
 		}
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/snapshots/backfill.json from Backfill()")
+
+// TestBackfillIsTheExampleAccount keeps testdata/snapshots/backfill.json
+// what Backfill() builds (go test -run TestBackfill -update rewrites it).
+func TestBackfillIsTheExampleAccount(t *testing.T) {
+	path := filepath.Join("..", "..", "..", "testdata", "snapshots", "backfill.json")
+	var want bytes.Buffer
+	if err := burstaccount.Backfill().Encode(&want); err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile(path, want.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("%s differs from burstaccount.Backfill(); run go test ./internal/testkit/burstaccount -run TestBackfill -update", path)
 	}
 }
