@@ -7,8 +7,9 @@
 // deserializer, its paginators, its error codes and its standard retryer
 // against throttling and 5xx answers.
 //
-// It answers the actions mirrorflow calls (ec2api.API) plus CreateTags and
-// DescribeTrafficMirrorFilters, keeps what the workflow changes (sessions,
+// It answers the actions mirrorflow calls (ec2api.API) plus CreateTags,
+// DescribeTrafficMirrorFilters and DescribeManagedPrefixLists (which
+// mirrorctl snapshot --live reads), keeps what the workflow changes (sessions,
 // tags), and enforces AWS's Traffic Mirroring quotas with AWS's codes. For
 // tests it records requests, fails chosen calls, pages on demand and takes
 // changes to the account (Options, InjectFault, Put).
@@ -126,6 +127,7 @@ var handlers = map[string]handler{
 	"DescribeTrafficMirrorTargets":  (*Sim).describeTrafficMirrorTargets,
 	"DescribeTrafficMirrorFilters":  (*Sim).describeTrafficMirrorFilters,
 	"DescribeTrafficMirrorSessions": (*Sim).describeTrafficMirrorSessions,
+	"DescribeManagedPrefixLists":    (*Sim).describeManagedPrefixLists,
 	"GetManagedPrefixListEntries":   (*Sim).getManagedPrefixListEntries,
 	"DescribeVpcEndpoints":          (*Sim).describeVPCEndpoints,
 	"CreateTrafficMirrorSession":    (*Sim).createTrafficMirrorSession,
