@@ -1,7 +1,6 @@
 package snapshot_test
 
 import (
-	"net/http"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -32,7 +31,9 @@ func takeFrom(t *testing.T, seed *snapshot.Snapshot, opts ec2sim.Options) (*snap
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Close() })
-	httpClient := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	// Retries off, so a call the simulator refuses fails the test; the
+	// buffering client keeps the SDK's body close from racing the write.
+	httpClient := sdktest.HTTPClient()
 	api := ec2sim.NewClient(endpoint, func(o *ec2.Options) { o.HTTPClient = httpClient; o.RetryMaxAttempts = 1 })
 	lb := elbv2sim.NewClient(endpoint, func(o *elasticloadbalancingv2.Options) { o.HTTPClient = httpClient; o.RetryMaxAttempts = 1 })
 	got, err := snapshot.Take(t.Context(), api, lb)
