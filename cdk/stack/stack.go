@@ -35,6 +35,7 @@ const (
 	OutputStateMachineARN    = "StateMachineArn"
 	OutputDeadLetterQueueURL = "DeadLetterQueueUrl"
 	OutputDeadLetterQueueARN = "DeadLetterQueueArn"
+	OutputConfiguration      = "Configuration"
 )
 
 // DefaultAssetRoot is where `make build` writes each step's bootstrap, as
