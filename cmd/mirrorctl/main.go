@@ -53,6 +53,7 @@ type command struct {
 // commands lists the subcommands in the order help shows them.
 var commands = []command{
 	planCommand,
+	snapshotCommand,
 	runCommand,
 	traceCommand,
 	failuresCommand,

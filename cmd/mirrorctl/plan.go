@@ -234,10 +234,16 @@ func (a *app) liveClients(ctx context.Context, g *globals) (*ec2.Client, *elasti
 	if err != nil {
 		return nil, nil, err
 	}
+	api, lb := a.accountClients(cfg)
+	return api, lb, nil
+}
+
+// accountClients are liveClients on a configuration already loaded.
+func (a *app) accountClients(cfg aws.Config) (*ec2.Client, *elasticloadbalancingv2.Client) {
 	return ec2.NewFromConfig(cfg, func(o *ec2.Options) { a.overrideEndpoint(ec2.ServiceID, &o.BaseEndpoint) }),
 		elasticloadbalancingv2.NewFromConfig(cfg, func(o *elasticloadbalancingv2.Options) {
 			a.overrideEndpoint(elasticloadbalancingv2.ServiceID, &o.BaseEndpoint)
-		}), nil
+		})
 }
 
 // plan places each instance in turn with the workflow's steps and renders
