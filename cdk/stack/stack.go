@@ -36,6 +36,7 @@ const (
 	OutputStateMachineARN    = "StateMachineArn"
 	OutputDeadLetterQueueURL = "DeadLetterQueueUrl"
 	OutputDeadLetterQueueARN = "DeadLetterQueueArn"
+	OutputConfiguration      = "Configuration"
 )
 
 // DefaultAssetRoot is where `make build` writes each step's bootstrap, as

@@ -417,6 +417,38 @@ func TestOutputsAreWhereMirrorctlLooks(t *testing.T) {
 	}
 }
 
+// TestConfigurationOutputHoldsTheConfig reads the Configuration output
+// back as the Lambdas read their environment: it must be the configuration
+// the stack was built with, rules and all.
+func TestConfigurationOutputHoldsTheConfig(t *testing.T) {
+	for name, s := range map[string]struct {
+		synthesized
+		cfg config.Config
+	}{"tag": {tagged, testConfig}, "targets": {targeted, targetsConfig}, "rules": {ruled, rulesConfig}} {
+		t.Run(name, func(t *testing.T) {
+			out, ok := s.tmpl.Outputs[stack.OutputConfiguration]
+			if !ok {
+				t.Fatalf("no output %s", stack.OutputConfiguration)
+			}
+			v, err := s.tmpl.Resolve(out.Value, template.DefaultEnv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, ok := v.(string)
+			if !ok {
+				t.Fatalf("output %s is %T, want the JSON as a string", stack.OutputConfiguration, v)
+			}
+			got, err := config.FromEnv(func(string) string { return raw })
+			if err != nil {
+				t.Fatalf("the output does not parse as the Lambdas parse their configuration: %v", err)
+			}
+			if diff := cmp.Diff(s.cfg, got); diff != "" {
+				t.Errorf("output %s differs from the stack's configuration (-built with +output):\n%s", stack.OutputConfiguration, diff)
+			}
+		})
+	}
+}
+
 // TestEachRoleHoldsExactlyItsStepsEC2Actions reads each function's role and
 // every policy attached to it: the EC2 and Elastic Load Balancing actions
 // must be exactly those workflow.Functions() declares, and the rest only logging

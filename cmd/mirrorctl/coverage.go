@@ -44,8 +44,8 @@ cannot be read or is malformed; 3 when AWS refused or could not be reached.`,
 }
 
 func runCoverage(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []string) error {
-	f := planFlags{set: map[string]bool{}}
-	f.register(fs)
+	f := newPlanFlags()
+	f.registerAccount(fs)
 	failUnder := fs.String("fail-under", "", "exit 4 when the coverage is below `F`, a fraction from 0 to 1 (0.95)")
 	if err := f.parse(fs, g, args); err != nil {
 		return err

@@ -54,6 +54,7 @@ type command struct {
 var commands = []command{
 	planCommand,
 	coverageCommand,
+	snapshotCommand,
 	runCommand,
 	traceCommand,
 	failuresCommand,

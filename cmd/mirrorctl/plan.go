@@ -7,9 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 
@@ -67,18 +65,13 @@ read or is malformed; 3 when AWS refused or could not be reached (--live).`,
 	run: runPlan,
 }
 
-// planFlags are plan's own flags; set records which were given, because a
-// flag overrides the configuration only when given (--local-zone-only=false
-// must be able to turn off a snapshot's LocalZoneOnly).
+// planFlags are plan's own flags, and the configuration flags it shares
+// with snapshot.
 type planFlags struct {
-	snapshot, configFile string
-	live                 bool
-	instances            []string
-	filterID, sensorTag  string
-	targetIDs            []string
-	localZoneOnly        bool
-	sessionNumber        int
-	set                  map[string]bool
+	configFlags
+	snapshot  string
+	live      bool
+	instances []string
 }
 
 // PlanResult is one source interface's plan: the JSON contract of
@@ -118,8 +111,8 @@ type PlanStep struct {
 const simSeed = 1
 
 func runPlan(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []string) error {
-	f := planFlags{set: map[string]bool{}}
-	f.register(fs)
+	f := newPlanFlags()
+	f.registerAccount(fs)
 	fs.Func("instance", "instance `ID` to plan (repeatable; default: every running instance)", func(v string) error {
 		f.instances = append(f.instances, v)
 		return nil
@@ -132,21 +125,16 @@ func runPlan(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args []s
 	})
 }
 
-// register puts the flags that say which account and configuration to read
-// on fs: --snapshot or --live, --config and the configuration fields.
-func (f *planFlags) register(fs *flag.FlagSet) {
+// registerAccount puts the flags that say which account and configuration
+// to read on fs: --snapshot or --live, --config and the configuration fields.
+func (f *planFlags) registerAccount(fs *flag.FlagSet) {
 	fs.StringVar(&f.snapshot, "snapshot", "", "read the EC2 simulator seeded from this snapshot file (JSON or YAML)")
 	fs.BoolVar(&f.live, "live", false, "read the real account, read-only (plan sends the create with DryRun)")
-	fs.StringVar(&f.configFile, "config", "", "configuration `FILE`: the Config JSON object (replaces the snapshot's Config)")
-	fs.StringVar(&f.filterID, "filter-id", "", "traffic mirror filter `ID` new sessions use (Config.FilterId)")
-	fs.Func("target-id", "candidate traffic mirror target `ID` (repeatable; Config.TargetIds)", func(v string) error {
-		f.targetIDs = append(f.targetIDs, v)
-		return nil
-	})
-	fs.StringVar(&f.sensorTag, "sensor-tag", "", "`KEY=VALUE` tag marking candidate targets when no target ids are set (Config.SensorTag)")
-	fs.BoolVar(&f.localZoneOnly, "local-zone-only", false, "never choose a sensor in another Availability Zone (Config.LocalZoneOnly)")
-	fs.IntVar(&f.sessionNumber, "session-number", 0, "session `number` of new sessions, 1-32766 (Config.SessionNumber)")
+	f.register(fs, "configuration `FILE`: the Config JSON object (replaces the snapshot's Config)")
 }
+
+// newPlanFlags returns flags with nothing given yet.
+func newPlanFlags() planFlags { return planFlags{configFlags: configFlags{set: map[string]bool{}}} }
 
 // parse parses the command line and checks the flags together, recording
 // which were given.
@@ -219,96 +207,14 @@ func (f *planFlags) check() error {
 	return nil
 }
 
-// configuration is base (the snapshot's Config, or nothing in --live),
-// replaced by --config and then overridden by each flag given, with
-// defaults applied and validated. Every mistake is a usage error naming the
-// flag that sets the field.
+// configuration is base (the snapshot's Config, or nothing in --live)
+// with --config and the flags applied (configFlags.resolve).
 func (f *planFlags) configuration(base *config.Config) (config.Config, error) {
-	var cfg config.Config
-	if base != nil {
-		cfg = *base
+	none := "--live reads no configuration from the account"
+	if !f.live {
+		none = "the snapshot has no Config"
 	}
-	if f.configFile != "" {
-		fromFile, err := readConfigFile(f.configFile)
-		if err != nil {
-			return config.Config{}, err
-		}
-		cfg = fromFile
-	}
-	if f.set["filter-id"] {
-		cfg.FilterID = f.filterID
-	}
-	if f.set["target-id"] {
-		cfg.TargetIDs = slices.Clone(f.targetIDs)
-	}
-	if f.set["sensor-tag"] {
-		key, value, ok := strings.Cut(f.sensorTag, "=")
-		if !ok || key == "" {
-			return config.Config{}, usagef("--sensor-tag %q: want KEY=VALUE, e.g. mirrorflow:sensor=true", f.sensorTag)
-		}
-		cfg.SensorTag = config.Tag{Key: key, Value: value}
-	}
-	if f.set["local-zone-only"] {
-		cfg.LocalZoneOnly = f.localZoneOnly
-	}
-	if f.set["session-number"] {
-		// Validate checks the range; this only keeps the conversion exact.
-		if f.sessionNumber < math.MinInt32 || f.sessionNumber > math.MaxInt32 {
-			return config.Config{}, usagef("--session-number %d is out of range 1-32766", f.sessionNumber)
-		}
-		cfg.SessionNumber = int32(f.sessionNumber)
-	}
-	cfg = cfg.WithDefaults()
-	if cfg.FilterID == "" {
-		where := "--live reads no configuration from the account"
-		if !f.live {
-			where = "the snapshot has no Config"
-		}
-		if f.configFile != "" {
-			where = f.configFile + " has no FilterId"
-		}
-		return config.Config{}, usagef("%s: pass --filter-id tmf-... (the traffic mirror filter new sessions would use) "+
-			"or --config FILE with the Config JSON object; --target-id or --sensor-tag (default %s=%s) choose the candidate sensors",
-			where, config.DefaultSensorTag.Key, config.DefaultSensorTag.Value)
-	}
-	if err := cfg.Validate(); err != nil {
-		return config.Config{}, usagef("checking the configuration: %s%s",
-			strings.TrimPrefix(err.Error(), config.ErrInvalid.Error()+": "), flagFor(err.Error()))
-	}
-	return cfg, nil
-}
-
-// flagFor names the flag that sets the field a config.Validate message is
-// about, so the fix is in the message.
-func flagFor(msg string) string {
-	msg = strings.TrimPrefix(msg, config.ErrInvalid.Error()+": ")
-	for _, kf := range [][2]string{
-		{"FilterId", "--filter-id"}, {"TargetIds", "--target-id"}, {"SessionNumber", "--session-number"},
-		{"either TargetIds or SensorTag", "--target-id or --sensor-tag"},
-	} {
-		if strings.HasPrefix(msg, kf[0]) {
-			return " (set with " + kf[1] + ")"
-		}
-	}
-	return ""
-}
-
-// readConfigFile decodes a Config JSON object strictly: a misspelt key in a
-// file meant to match the deployment should not be silently ignored.
-// Validation waits until the flags are applied, since they may supply what
-// the file lacks.
-func readConfigFile(path string) (config.Config, error) {
-	data, err := os.ReadFile(path) //nolint:gosec // G304: path is the operator's own --config flag; reading the file they name is the point.
-	if err != nil {
-		return config.Config{}, &inputError{fmt.Errorf("reading --config: %w", err)}
-	}
-	var cfg config.Config
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		return config.Config{}, &inputError{fmt.Errorf("decoding --config %s: %w", path, err)}
-	}
-	return cfg, nil
+	return f.resolve(base, none)
 }
 
 // inputError is a file or resource named on the command line that cannot
@@ -352,10 +258,15 @@ func (a *app) liveClients(ctx context.Context, g *globals) (*ec2.Client, *elasti
 	if err != nil {
 		return nil, nil, err
 	}
-	return a.ec2Client(cfg),
-		elasticloadbalancingv2.NewFromConfig(cfg, func(o *elasticloadbalancingv2.Options) {
-			a.overrideEndpoint(elasticloadbalancingv2.ServiceID, &o.BaseEndpoint)
-		}), nil
+	api, lb := a.accountClients(cfg)
+	return api, lb, nil
+}
+
+// accountClients are liveClients on a configuration already loaded.
+func (a *app) accountClients(cfg aws.Config) (*ec2.Client, *elasticloadbalancingv2.Client) {
+	return a.ec2Client(cfg), elasticloadbalancingv2.NewFromConfig(cfg, func(o *elasticloadbalancingv2.Options) {
+		a.overrideEndpoint(elasticloadbalancingv2.ServiceID, &o.BaseEndpoint)
+	})
 }
 
 // plan places each instance in turn with the workflow's steps and renders

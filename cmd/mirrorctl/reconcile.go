@@ -65,8 +65,8 @@ func runReconcile(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, arg
 	wait := fs.Bool("wait", false, "wait for the execution to end and print its output")
 	timeout := fs.Duration("timeout", defaultWaitTimeout, "how long --wait waits")
 	dryRun := fs.Bool("dry-run", false, "start nothing: print the coverage and what a Reconcile would do (needs --snapshot or --live)")
-	f := planFlags{set: map[string]bool{}}
-	f.register(fs)
+	f := newPlanFlags()
+	f.registerAccount(fs)
 	if err := parseNoArgs(fs, g, args); err != nil {
 		return err
 	}

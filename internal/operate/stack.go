@@ -6,6 +6,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+
+	"github.com/mirrorflow/mirrorflow/shared/config"
 )
 
 // Output keys of the mirrorflow stack that mirrorctl reads.
@@ -17,10 +19,11 @@ const (
 	// which moves sessions off draining, retired or gone targets. A stack
 	// deployed before it existed lacks this output.
 	OutputReconcileStateMachineARN = "ReconcileStateMachineArn"
+	OutputConfiguration            = "Configuration"
 )
 
 // Deployment is where a deployed mirrorflow runs: its state machines and
-// dead-letter queue.
+// dead-letter queue, and what it was configured with.
 type Deployment struct {
 	StateMachineARN string
 	QueueURL        string
@@ -29,6 +32,23 @@ type Deployment struct {
 	// Reconcile state machine existed; only the commands that start it need
 	// it, and they say so with a MissingOutputError.
 	ReconcileStateMachineARN string
+	// Configuration is the Config JSON object the stack was deployed with,
+	// as its Configuration output holds it; empty for a stack deployed
+	// before it had that output. Config decodes it.
+	Configuration string
+}
+
+// Config decodes Configuration as strictly as the stack's Lambdas do; nil
+// when the stack has no Configuration output.
+func (d Deployment) Config() (*config.Config, error) {
+	if d.Configuration == "" {
+		return nil, nil
+	}
+	cfg, err := config.Parse([]byte(d.Configuration))
+	if err != nil {
+		return nil, fmt.Errorf("reading the stack's %s output: %w", OutputConfiguration, err)
+	}
+	return &cfg, nil
 }
 
 // MissingOutputError says the stack lacks an output a command needs: it
@@ -65,6 +85,8 @@ func DeploymentFromStack(ctx context.Context, api Stacks, stack string) (Deploym
 			d.QueueARN = aws.ToString(o.OutputValue)
 		case OutputReconcileStateMachineARN:
 			d.ReconcileStateMachineARN = aws.ToString(o.OutputValue)
+		case OutputConfiguration:
+			d.Configuration = aws.ToString(o.OutputValue)
 		}
 	}
 	if d.StateMachineARN == "" {

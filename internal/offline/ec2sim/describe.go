@@ -1,7 +1,9 @@
 package ec2sim
 
 import (
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -481,6 +483,54 @@ func sessionFields(t ec2types.TrafficMirrorSession, name string) ([]string, bool
 		return strs(t.OwnerId), true
 	case "description":
 		return strs(t.Description), true
+	}
+	return nil, false
+}
+
+func (s *Sim) describeManagedPrefixLists(r request) (any, *apiError) {
+	items, missing := byIDs(s.prefixLists(), r.list("PrefixListId"), func(pl ec2types.ManagedPrefixList) string { return deref(pl.PrefixListId) })
+	if len(missing) > 0 {
+		return nil, errorf(awserr.InvalidPrefixListNotFound, "The prefix list ID '%s' does not exist", strings.Join(missing, ", "))
+	}
+	items, aerr := filterItems(items, r.filters(), prefixListFields, nil)
+	if aerr != nil {
+		return nil, aerr
+	}
+	page, next, aerr := paginate(r, items, rangePrefixList, s.opts.PageSize)
+	if aerr != nil {
+		return nil, aerr
+	}
+	return &ec2.DescribeManagedPrefixListsOutput{PrefixLists: nonNil(page), NextToken: next}, nil
+}
+
+// prefixLists is the snapshot's ManagedPrefixLists plus, for each key of
+// PrefixListEntries it does not list, a prefix list of that id and no more:
+// GetManagedPrefixListEntries answers for either, so a list that has
+// entries exists, and a snapshot should not have to say so twice.
+func (s *Sim) prefixLists() []ec2types.ManagedPrefixList {
+	out := append([]ec2types.ManagedPrefixList(nil), s.state.ManagedPrefixLists...)
+	listed := map[string]bool{}
+	for _, pl := range out {
+		listed[deref(pl.PrefixListId)] = true
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.state.PrefixListEntries)) {
+		if !listed[id] {
+			out = append(out, ec2types.ManagedPrefixList{PrefixListId: &id})
+		}
+	}
+	return out
+}
+
+// prefixListFields are the filters DescribeManagedPrefixLists' API
+// reference documents; it documents no tag filters.
+func prefixListFields(pl ec2types.ManagedPrefixList, name string) ([]string, bool) {
+	switch name {
+	case "prefix-list-id":
+		return strs(pl.PrefixListId), true
+	case "prefix-list-name":
+		return strs(pl.PrefixListName), true
+	case "owner-id":
+		return strs(pl.OwnerId), true
 	}
 	return nil, false
 }

@@ -8,7 +8,8 @@
 // against throttling and 5xx answers.
 //
 // It answers the actions mirrorflow calls (ec2api.API) plus CreateTags,
-// DeleteTags and DescribeTrafficMirrorFilters, keeps what the workflow and
+// DeleteTags, DescribeTrafficMirrorFilters and DescribeManagedPrefixLists
+// (which mirrorctl snapshot --live reads), keeps what the workflow and
 // mirrorctl change (sessions, tags), and enforces AWS's Traffic Mirroring
 // quotas with AWS's codes. For tests it records requests, fails chosen
 // calls, pages on demand and takes changes to the account (Options,
@@ -127,6 +128,7 @@ var handlers = map[string]handler{
 	"DescribeTrafficMirrorTargets":  (*Sim).describeTrafficMirrorTargets,
 	"DescribeTrafficMirrorFilters":  (*Sim).describeTrafficMirrorFilters,
 	"DescribeTrafficMirrorSessions": (*Sim).describeTrafficMirrorSessions,
+	"DescribeManagedPrefixLists":    (*Sim).describeManagedPrefixLists,
 	"GetManagedPrefixListEntries":   (*Sim).getManagedPrefixListEntries,
 	"DescribeVpcEndpoints":          (*Sim).describeVPCEndpoints,
 	"CreateTrafficMirrorSession":    (*Sim).createTrafficMirrorSession,

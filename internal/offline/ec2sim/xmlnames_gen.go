@@ -114,6 +114,10 @@ var xmlNames = map[string]map[string]xmlName{
 		"LoadBalancers": {"LoadBalancers", "member"},
 		"NextMarker":    {"NextMarker", ""},
 	},
+	"DescribeManagedPrefixListsOutput": {
+		"NextToken":   {"nextToken", ""},
+		"PrefixLists": {"prefixListSet", "item"},
+	},
 	"DescribeNetworkAclsOutput": {
 		"NetworkAcls": {"networkAclSet", "item"},
 		"NextToken":   {"nextToken", ""},
@@ -578,6 +582,20 @@ var xmlNames = map[string]map[string]xmlName{
 	"LoadBalancerState": {
 		"Code":   {"Code", ""},
 		"Reason": {"Reason", ""},
+	},
+	"ManagedPrefixList": {
+		"AddressFamily":                     {"addressFamily", ""},
+		"IpamPrefixListResolverSyncEnabled": {"ipamPrefixListResolverSyncEnabled", ""},
+		"IpamPrefixListResolverTargetId":    {"ipamPrefixListResolverTargetId", ""},
+		"MaxEntries":                        {"maxEntries", ""},
+		"OwnerId":                           {"ownerId", ""},
+		"PrefixListArn":                     {"prefixListArn", ""},
+		"PrefixListId":                      {"prefixListId", ""},
+		"PrefixListName":                    {"prefixListName", ""},
+		"State":                             {"state", ""},
+		"StateMessage":                      {"stateMessage", ""},
+		"Tags":                              {"tagSet", "item"},
+		"Version":                           {"version", ""},
 	},
 	"MediaAcceleratorInfo": {
 		"Accelerators":          {"accelerators", "item"},

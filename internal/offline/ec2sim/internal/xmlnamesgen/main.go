@@ -58,6 +58,7 @@ var ec2Roots = []string{
 	"DescribeTrafficMirrorFiltersOutput",
 	"DescribeTrafficMirrorSessionsOutput",
 	"GetManagedPrefixListEntriesOutput",
+	"DescribeManagedPrefixListsOutput",
 	"CreateTrafficMirrorSessionOutput",
 	"DeleteTrafficMirrorSessionOutput",
 	"DescribeVpcEndpointsOutput",
