@@ -58,6 +58,12 @@ demo: synth build-local ## Run the real workflow offline on the example accounts
 	@echo "(Interfaces \"all\"): an instance of several interfaces gets a row per interface, dead letters name it:"
 	@echo
 	$(GO) run ./cmd/mirrorlocal --snapshot testdata/snapshots/scoped.json
+	@echo
+	@echo "The backfill: the day mirrorflow is deployed into an account of 48 running instances, 2 mirrored, one sensor"
+	@echo "draining and an opted-out instance still mirrored. The Reconcile state machine places the rest, one placement"
+	@echo "execution per instance, and removes the stale sessions:"
+	@echo
+	$(GO) run ./cmd/mirrorlocal --snapshot testdata/snapshots/backfill.json --reconcile
 
 GOLANGCI_LINT := $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 

@@ -5,7 +5,10 @@
 // account snapshot. It places every running instance (or those named) and
 // prints what happened, with the step-by-step trace of one placement.
 // With --burst it starts every placement at once, as EventBridge does when
-// an Auto Scaling group launches hundreds of instances together.
+// an Auto Scaling group launches hundreds of instances together. With
+// --reconcile it runs the Reconcile state machine instead, whose Map starts
+// the placements as child executions, and shows the coverage before and
+// after.
 //
 // `make demo` runs it on the example accounts in testdata/snapshots.
 package main
@@ -51,6 +54,8 @@ type options struct {
 	timeout time.Duration
 	// saveSnapshot, when set, is where the account is written at the end.
 	saveSnapshot string
+	// reconcile runs the Reconcile state machine instead of one placement per instance.
+	reconcile bool
 }
 
 func main() {
@@ -70,7 +75,12 @@ func main() {
 	fs.IntVar(&o.lambdaConcurrency, "lambda-concurrency", 0, "execution environments per function, beyond which an invoke is throttled as Lambda throttles; 0 takes each function's reserved concurrency from the template")
 	fs.DurationVar(&o.timeout, "timeout", 0, "bound on each placement's execution (e.g. 90m); 0 is the state machine's own TimeoutSeconds (1h as synthesized) plus a minute for the engine to report it, enough for a burst with --retry-interval-ms -1")
 	fs.StringVar(&o.saveSnapshot, "save-snapshot", "", "file to write the account to at the end, sessions created by the run included, in the snapshot format with the run's Config (a later --snapshot FILE run starts from it)")
+	fs.BoolVar(&o.reconcile, "reconcile", false, "run the Reconcile state machine once (as its schedule or the post-deploy backfill would) and show the coverage before and after")
 	if err := fs.Parse(os.Args[1:]); err != nil {
+		os.Exit(2)
+	}
+	if o.reconcile && (o.burst || len(o.instances) > 0) {
+		fmt.Fprintln(os.Stderr, "mirrorlocal: --reconcile finds the instances to place itself: it takes neither --burst nor --instance")
 		os.Exit(2)
 	}
 	if o.output != "table" && o.output != "json" {
@@ -132,6 +142,9 @@ func run(ctx context.Context, o options, stdout io.Writer) (err error) {
 		return err
 	}
 	defer r.Close()
+	if o.reconcile {
+		return reconcile(ctx, o, r, *snap.Config, started, stdout)
+	}
 
 	ids := o.instances
 	if len(ids) == 0 {
@@ -206,26 +219,8 @@ func report(out io.Writer, o options, results []offline.Result, inputs map[strin
 	w := &errWriter{w: out}
 	w.printf("mirrorflow, offline: %d placement(s) on %s in %s\n", len(results), o.snapshot, took.Round(time.Millisecond))
 	w.printf("state machine from %s (checked by asl-validator), steps from %s, EC2 simulated\n\n", o.template, o.bootstraps)
-	tab := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	tw := &errWriter{w: tab}
-	tw.printf("INSTANCE\tOUTCOME\tSENSOR\tREASON\n")
-	for _, r := range results {
-		if len(r.Interfaces) < 2 {
-			tw.printf("%s\t%s\t%s\t%s\n", r.InstanceID, r.Outcome, dash(r.TargetID), shortReason(r))
-			continue
-		}
-		// An instance of several source interfaces: its worst outcome, then
-		// a row for each interface.
-		tw.printf("%s\t%s\t-\t%s\n", r.InstanceID, r.Outcome, countOutcomes(r.Interfaces))
-		for _, ir := range r.Interfaces {
-			tw.printf("  %s\t%s\t%s\t%s\n", ir.NetworkInterfaceID, ir.Outcome, dash(ir.TargetID), shortReason(ir))
-		}
-	}
-	if tw.err != nil {
-		return fmt.Errorf("writing the table: %w", tw.err)
-	}
-	if err := tab.Flush(); err != nil {
-		return fmt.Errorf("writing the table: %w", err)
+	if w.err == nil {
+		w.err = writeResults(w, results)
 	}
 
 	if shown, why := traceWorthShowing(results); shown != nil {
@@ -259,6 +254,33 @@ func report(out io.Writer, o options, results []offline.Result, inputs map[strin
 	w.printf("\n%s\n", strings.Join(summary.Lines(), "\n"))
 	if w.err != nil {
 		return fmt.Errorf("writing the report: %w", w.err)
+	}
+	return nil
+}
+
+// writeResults writes a row per placement, and under an instance of
+// several source interfaces a row for each.
+func writeResults(out io.Writer, results []offline.Result) error {
+	tab := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	tw := &errWriter{w: tab}
+	tw.printf("INSTANCE\tOUTCOME\tSENSOR\tREASON\n")
+	for _, r := range results {
+		if len(r.Interfaces) < 2 {
+			tw.printf("%s\t%s\t%s\t%s\n", r.InstanceID, r.Outcome, dash(r.TargetID), shortReason(r))
+			continue
+		}
+		// An instance of several source interfaces: its worst outcome, then
+		// a row for each interface.
+		tw.printf("%s\t%s\t-\t%s\n", r.InstanceID, r.Outcome, countOutcomes(r.Interfaces))
+		for _, ir := range r.Interfaces {
+			tw.printf("  %s\t%s\t%s\t%s\n", ir.NetworkInterfaceID, ir.Outcome, dash(ir.TargetID), shortReason(ir))
+		}
+	}
+	if tw.err != nil {
+		return fmt.Errorf("writing the table: %w", tw.err)
+	}
+	if err := tab.Flush(); err != nil {
+		return fmt.Errorf("writing the table: %w", err)
 	}
 	return nil
 }

@@ -23,11 +23,11 @@ import (
 func Backfill() *snapshot.Snapshot {
 	s := New(48, 8)
 	s.Name = "backfill"
-	session := func(n, instance, sensor int) ec2types.TrafficMirrorSession {
+	session := func(n int32, instance, sensor int) ec2types.TrafficMirrorSession {
 		return ec2types.TrafficMirrorSession{
-			TrafficMirrorSessionId: aws.String(id("tms", 0xbf000+n)), TrafficMirrorFilterId: aws.String(FilterID),
+			TrafficMirrorSessionId: aws.String(id("tms", 0xbf000+int(n))), TrafficMirrorFilterId: aws.String(FilterID),
 			NetworkInterfaceId: aws.String(id("eni", 0xa0000+instance)), TrafficMirrorTargetId: aws.String(id("tmt", 0x5e000+sensor)),
-			SessionNumber: aws.Int32(1), VirtualNetworkId: aws.Int32(int32(0xbf000 + n)), OwnerId: aws.String(OwnerID),
+			SessionNumber: aws.Int32(1), VirtualNetworkId: aws.Int32(0xbf000 + n), OwnerId: aws.String(OwnerID),
 			Description: aws.String(fmt.Sprintf("mirrorflow: instance %d", instance)),
 			Tags:        []ec2types.Tag{{Key: aws.String("ManagedBy"), Value: aws.String("mirrorflow")}},
 		}
