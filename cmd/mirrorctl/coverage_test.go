@@ -175,3 +175,19 @@ func TestCoverageRejectsBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestREADMEQuotesCoverage keeps the README's coverage example the real
+// output: the three-zones table golden, as it is.
+func TestREADMEQuotesCoverage(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := os.ReadFile(filepath.Join("testdata", "coverage", "three-zones.golden.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "$ mirrorctl coverage --snapshot testdata/snapshots/three-zones.json\n"+string(table)) {
+		t.Error(`README.md no longer quotes testdata/coverage/three-zones.golden.txt as it is; copy it into "mirrorctl coverage"`)
+	}
+}

@@ -151,7 +151,7 @@ func TestDrainWait(t *testing.T) {
 	}{
 		{"a Reconcile that succeeds exits 0 and prints its output",
 			ending{status: "SUCCEEDED", output: reconcileSummary},
-			exitOK, []string{"Status    SUCCEEDED", `"deletedStale": 3`}, ""},
+			exitOK, []string{"Status    SUCCEEDED", `"placed": 6`}, ""},
 		{"a Reconcile that fails exits 4 and says how",
 			ending{status: "FAILED", errName: "States.TaskFailed", cause: "EC2 throttled DescribeInstances"},
 			exitNotSucceeded, []string{"Status    FAILED: States.TaskFailed", "Cause     EC2 throttled DescribeInstances"},

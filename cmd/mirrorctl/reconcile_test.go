@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -8,16 +9,28 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mirrorflow/mirrorflow/internal/operate"
+	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
 
 const (
 	reconcileStateMachine = "arn:aws:states:us-east-1:123456789012:stateMachine:MirrorflowReconcile"
 	// reconcileName is mirrorctl-<unix time> at the env's clock, 2026-11-22T11:00:00Z.
 	reconcileName = "mirrorctl-1795345200"
-	// reconcileSummary stands in for the Reconcile state machine's output:
-	// the fake ends its executions with it.
-	reconcileSummary = `{"trigger":"mirrorctl","created":3,"deletedStale":3,"failed":0}`
 )
+
+// reconcileSummary stands in for the Reconcile state machine's output, a
+// workflow.ReconcileState after its last page: the fake ends its executions
+// with it. The three sessions a drain leaves stale are three unmirrored
+// interfaces, each placed again by its own placement, which deletes them.
+var reconcileSummary = func() string {
+	b, err := json.Marshal(workflow.ReconcileState{Trigger: "mirrorctl", Totals: workflow.ReconcileTotals{
+		Pages: 1, Judged: workflow.ReconcileCounts{Mirrored: 1, Unmirrored: 6, Stale: 3}, Placed: 6,
+	}})
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 // withReconcile adds the Reconcile state machine to the deployment: the
 // stack's ReconcileStateMachineArn output and the machine in the fake.
@@ -60,7 +73,7 @@ func TestReconcileWait(t *testing.T) {
 	}{
 		{"a Reconcile that succeeds exits 0 and prints its summary",
 			ending{status: "SUCCEEDED", output: reconcileSummary}, 2,
-			exitOK, "Output\n  {\n    \"trigger\": \"mirrorctl\",\n    \"created\": 3,", ""},
+			exitOK, "Output\n  {\n    \"trigger\": \"mirrorctl\",\n    \"nextToken\": \"\",\n    \"totals\": {", ""},
 		{"a Reconcile that fails exits 4",
 			ending{status: "FAILED", errName: "States.Timeout"}, 2,
 			exitNotSucceeded, "Status    FAILED: States.Timeout", reconcileName + " ended FAILED: the reconcile did not succeed"},

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -122,5 +123,47 @@ func BenchmarkBurst(b *testing.B) {
 					strings.Join(s.Lines(), "\n"), twice, rePicks, len(letters), failures, r.Sim.Calls(), r.Sim.Throttled(), r.Host.Throttles())
 			}
 		})
+	}
+}
+
+// BenchmarkReconcileBackfill is the day mirrorflow is deployed into an
+// account of 1,000 running instances, none mirrored, on 120 sensors: the
+// post-deploy Reconcile lists them in 10 pages and places each instance by
+// a child execution, at most the Map's MaxConcurrency at once, with the
+// definitions' own retry intervals against EC2's real token buckets. It
+// reports what BENCHMARKS.md records: placed and failed, the most
+// placements at once, and the wall time per placement.
+func BenchmarkReconcileBackfill(b *testing.B) {
+	const instances, sensors = 1000, 120
+	snap := burstaccount.New(instances, sensors)
+	r, err := Start(context.Background(), Options{
+		Template: built.Template, Bootstraps: built.Bootstraps, NodeDir: built.NodeDir,
+		Snapshot: snap, Simulator: ec2sim.Options{Throttling: ec2sim.AWSThrottling(), Seed: 1},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	round := 0
+	for b.Loop() {
+		r.Sim.Reset()
+		start := time.Now()
+		run, err := r.RunReconcile(context.Background(), fmt.Sprintf("backfill-%d", round), map[string]string{"trigger": "deploy"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(start)
+		round++
+		if run.Status != "SUCCEEDED" {
+			b.Fatalf("the Reconcile ended %s: %s", run.Status, run.Execution.Error)
+		}
+		t := run.State.Totals
+		b.ReportMetric(float64(t.Placed), "placed")
+		b.ReportMetric(float64(t.Failed), "failed")
+		b.ReportMetric(float64(t.Pages), "pages")
+		b.ReportMetric(float64(run.MostAtOnce), "most-at-once")
+		b.ReportMetric(took.Seconds()/float64(max(t.Placed, 1))*1000, "ms/placement")
+		b.Logf("backfill of %d instances on %d sensors: %d pages, %d placed, %d failed, at most %d at once, %s (%.0f ms a placement)",
+			instances, sensors, t.Pages, t.Placed, t.Failed, run.MostAtOnce, took.Round(time.Second), took.Seconds()/float64(max(t.Placed, 1))*1000)
 	}
 }

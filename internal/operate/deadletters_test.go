@@ -364,3 +364,54 @@ func FuzzDecodeMessage(f *testing.F) {
 		}
 	})
 }
+
+// TestRetryLeavesAFailedReconcileToMirrorctlReconcile: a dead letter from
+// one of the Reconcile's own steps carries the Reconcile's input, which the
+// placement state machine would refuse; retry starts nothing for it, says
+// to run the Reconcile again, and leaves it in the queue. A placement the
+// Reconcile could not start names its instance and is placed again.
+func TestRetryLeavesAFailedReconcileToMirrorctlReconcile(t *testing.T) {
+	const (
+		instance = "i-0a1b2c3d4e5f60718"
+		sm       = "arn:aws:states:us-east-1:123456789012:stateMachine:Mirrorflow"
+		failedAt = "arn:aws:states:us-east-1:123456789012:execution:MirrorflowReconcile:schedule-1"
+	)
+	letter := func(step, instanceID string) string {
+		b, err := json.Marshal(workflow.DeadLetter{
+			Step: step, InstanceID: instanceID, ExecutionID: failedAt,
+			Input: json.RawMessage(`{"trigger":"schedule"}`), Error: "EC2Throttled", Cause: lambdaCause("slow down", "EC2Throttled"),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	q := sqsfake.New(fakeQueueURL)
+	q.Errorf = t.Errorf
+	sent := time.Date(2026, 11, 22, 10, 30, 7, 0, time.UTC)
+	q.Add("list", letter(workflow.StepListReconcileWork, ""), sent, nil)
+	q.Add("start", letter("StartPlacement", instance), sent, nil)
+	sf := &fakeSFN{outcome: map[string]sfntypes.ExecutionStatus{instance: sfntypes.ExecutionStatusSucceeded}}
+	results, err := RetryDeadLetters(context.Background(), sf, queueClient(t, q), RetryOptions{
+		StateMachineARN: sm, QueueURL: fakeQueueURL, Limit: 10, Timeout: 5 * time.Second,
+		Backoff: Backoff{Initial: time.Millisecond, Max: time.Millisecond}, Now: func() time.Time { return sent },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sf.started) != 1 || aws.ToString(sf.started[0].Input) != `{"instanceId":"`+instance+`"}` {
+		t.Fatalf("started %d executions, want one placement of %s", len(sf.started), instance)
+	}
+	for _, r := range results {
+		switch r.MessageID {
+		case "list":
+			if r.Status != "NOT_STARTED" || r.Deleted || !strings.Contains(r.Reason, "mirrorctl reconcile") {
+				t.Errorf("the Reconcile's own failure: %+v, want NOT_STARTED, kept, pointing at mirrorctl reconcile", r)
+			}
+		case "start":
+			if r.Status != string(sfntypes.ExecutionStatusSucceeded) || !r.Deleted {
+				t.Errorf("the placement the Reconcile could not start: %+v, want placed again and deleted", r)
+			}
+		}
+	}
+}

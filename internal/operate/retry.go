@@ -74,6 +74,13 @@ func RetryDeadLetters(ctx context.Context, sf StepFunctions, q Queue, o RetryOpt
 		r.MessageID = m.MessageID
 		input, instanceID, ok := RetryInput(m.Letter)
 		r.InstanceID = instanceID
+		if m.DecodeErr == nil && workflow.IsReconcileStep(m.Letter.Step) {
+			// Its input starts a Reconcile, not a placement: starting the
+			// placement state machine with it would only fail again.
+			r.Status, r.Reason = "NOT_STARTED", "the Reconcile itself failed at "+m.Letter.Step+
+				"; run mirrorctl reconcile to run it again (it lists the account afresh), then delete this message"
+			continue
+		}
 		if m.DecodeErr != nil || !ok {
 			r.Status, r.Reason = "NOT_STARTED", "the message names no instance and carries no input to start from"
 			if m.DecodeErr != nil {

@@ -29,6 +29,18 @@ func Functions() []Step {
 	return append(append([]Step{}, Steps...), ReconcileSteps...)
 }
 
+// IsReconcileStep reports whether name is one of the Reconcile's Lambda
+// steps: a dead letter from one is a failure of the Reconcile as a whole,
+// which is run again, not a placement.
+func IsReconcileStep(name string) bool {
+	for _, s := range ReconcileSteps {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // TriggerReconcile marks a placement the Reconcile workflow started.
 const TriggerReconcile = "reconcile"
 
