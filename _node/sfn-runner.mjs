@@ -10,8 +10,10 @@
 // function ARN) are sent to a server of the Lambda Invoke API (--lambda-endpoint);
 // arn:aws:states:::sqs:sendMessage appends the message to --sqs-file as a JSON line;
 // arn:aws:states:::states:startExecution.sync:2 runs an execution of a state
-// machine given with --child ARN=definition-file in this engine, as a child
-// whose result (events included) the parent's result lists under "children".
+// machine given with --child ARN=definition-file in this engine, as a child,
+// whose result is written as a line of its own, with "parent" naming the
+// execution that started it, when it ends (a Reconcile of a thousand
+// placements would not fit one line).
 // Retry intervals may be shortened with --retry-interval-ms. Task states
 // without TimeoutSeconds get AWS's default (see taskTimeoutDefaults); nothing
 // else of the definition is changed. --print-definition writes the definition
@@ -173,9 +175,8 @@ function eachState(states, fn) {
 }
 
 // Local handlers for every Task state, by the service integration it names.
-// children collects the results of the child executions the parent's
-// startExecution.sync:2 states run.
-function localHandlers(states, children) {
+// parent names the execution whose startExecution.sync:2 states start children.
+function localHandlers(states, parent) {
   const handlers = {};
   eachState(states, (name, state) => {
     if (state.Type !== 'Task') return;
@@ -195,7 +196,7 @@ function localHandlers(states, children) {
         return { MessageId: messageId, MD5OfMessageBody: createHash('md5').update(body).digest('hex') };
       };
     } else if (resource === 'arn:aws:states:::states:startExecution.sync:2') {
-      handlers[name] = async (params) => startChild(params, children);
+      handlers[name] = async (params) => startChild(params, parent);
     } else {
       throw new Error(`sfn-runner: state ${name} uses ${resource}, which has no local handler`);
     }
@@ -248,7 +249,7 @@ const started = new Map();
 // state with States.TaskFailed and the DescribeExecution document as the
 // cause (Step Functions Developer Guide, "Start a new AWS Step Functions
 // state machine from a running execution", and "Run a Job (.sync)").
-async function startChild(params, children) {
+async function startChild(params, parent) {
   const machine = machines.get(params.StateMachineArn);
   if (!machine) {
     throw named('StepFunctions.StateMachineDoesNotExistException', `State Machine Does Not Exist: '${params.StateMachineArn}'`);
@@ -265,7 +266,9 @@ async function startChild(params, children) {
     run = { inputText, done: false };
     run.result = execute(machine, { name, input }).then((r) => {
       run.done = true;
-      children.push(r);
+      process.stdout.write(JSON.stringify({ ...r, parent }) + '\n');
+      // Written: the parent needs only how it ended, not its history.
+      delete r.events;
       return r;
     });
     started.set(key, run);
@@ -289,9 +292,8 @@ async function execute(machine, request) {
   const name = request.name || randomUUID();
   const arn = executionArn(machine, name);
   const startTime = new Date().toISOString();
-  const children = [];
   const execution = machine.stateMachine.run(request.input, {
-    overrides: { taskResourceLocalHandlers: localHandlers(machine.definition.States, children), retryIntervalOverrides: machine.retries },
+    overrides: { taskResourceLocalHandlers: localHandlers(machine.definition.States, name), retryIntervalOverrides: machine.retries },
     context: {
       Execution: { Id: arn, Input: request.input, Name: name, StartTime: startTime, RoleArn: 'arn:aws:iam::123456789012:role/Mirrorflow' },
       StateMachine: { Id: machine.arn, Name: machine.name },
@@ -334,7 +336,6 @@ async function execute(machine, request) {
   await collecting;
   result.stopTime = new Date().toISOString();
   result.events = events;
-  if (children.length) result.children = children;
   return result;
 }
 

@@ -124,11 +124,9 @@ func NewReconcile(scope constructs.Construct, id string, props ReconcileProps) (
 		t.AddRetry(TransientRetry.props())
 		t.AddRetry(LambdaThrottlingRetry.props())
 		t.AddRetry(LambdaServiceRetry.props())
-		msg := reconcileDeadLetter(step.Name)
-		t.AddCatch(sfn.NewPass(c, jsii.String(FailedState(step.Name)), &sfn.PassProps{
-			Comment:    jsii.String("Builds the dead-letter message for a failure of " + step.Name + "."),
-			Parameters: &msg,
-		}).Next(deadLetter), catchAll(FailureResultPath))
+		// Its input is the Reconcile's state, which names no instance: the
+		// message is built as for the placement's first step.
+		t.AddCatch(failedState(c, step, true).Next(deadLetter), catchAll(FailureResultPath))
 		return t
 	}
 
@@ -227,14 +225,16 @@ func placeInstance(c constructs.Construct, props ReconcileProps) sfn.IChainable 
 		&sfn.CatchProps{Errors: jsii.Strings("States.TaskFailed"), ResultPath: jsii.String(FailureResultPath)})
 	notStarted := result(StatePlacementNotStarted, "The placement could not be started; the dead-letter queue has why.",
 		workflow.ReconcileFailed, map[string]interface{}{"error": sfn.JsonPath_StringAt(jsii.String("$.error"))})
-	msg := reconcileDeadLetter(StateStartPlacement)
-	msg["instanceId"] = sfn.JsonPath_StringAt(jsii.String("$.instanceId"))
-	msg["input"] = sfn.JsonPath_StringAt(jsii.String("$.input"))
+	// The message restarts the instance's placement: its instance, and the
+	// placement's input rather than the Reconcile's.
+	msg := deadLetterMessage(StateStartPlacement, FailureResultPath+".Error", FailureResultPath+".Cause")
+	delete(*msg, "networkInterfaceId")
+	(*msg)["input"] = sfn.JsonPath_StringAt(jsii.String("$.input"))
 	send := sendToDeadLetterQueue(c, StateSendStartToDeadLetterQueue, props.DeadLetterQueue)
 	send.AddCatch(notStarted, catchAll(DeadLetterFailureResultPath))
 	start.AddCatch(sfn.NewPass(c, jsii.String(FailedState(StateStartPlacement)), &sfn.PassProps{
 		Comment:    jsii.String("Builds the dead-letter message of a placement StartExecution refused."),
-		Parameters: &msg,
+		Parameters: msg,
 	}).Next(send).Next(notStarted), catchAll(FailureResultPath))
 
 	// The placement's output has anyCreated and anyExists when its Map ran
@@ -256,17 +256,4 @@ func placeInstance(c constructs.Construct, props ReconcileProps) sfn.IChainable 
 			), mirrored, nil).
 			Otherwise(nothing), nil).
 		Otherwise(nothing))
-}
-
-// reconcileDeadLetter is the workflow.DeadLetter of a failure of one of the
-// Reconcile's states: the execution input restarts the Reconcile.
-func reconcileDeadLetter(step string) map[string]interface{} {
-	return map[string]interface{}{
-		"step":        step,
-		"executionId": sfn.JsonPath_ExecutionId(),
-		"input":       sfn.JsonPath_ExecutionInput(),
-		"error":       sfn.JsonPath_StringAt(jsii.String(FailureResultPath + ".Error")),
-		"cause":       sfn.JsonPath_StringAt(jsii.String(FailureResultPath + ".Cause")),
-		"startTime":   sfn.JsonPath_ExecutionStartTime(),
-	}
 }

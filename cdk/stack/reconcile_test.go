@@ -2,6 +2,7 @@ package stack_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -179,5 +180,23 @@ func TestBackfillCanBeTurnedOff(t *testing.T) {
 	}
 	if !strings.Contains(string(raw), "AWS::Scheduler::Schedule") {
 		t.Error("Backfill false took the schedule away too")
+	}
+}
+
+// TestReconcileDeletesOnlyMirrorflowsSessions: DeleteStaleSessions may
+// delete a traffic mirror session only when it carries ManagedBy=mirrorflow.
+func TestReconcileDeletesOnlyMirrorflowsSessions(t *testing.T) {
+	found := false
+	for _, st := range roleStatements(t, tagged, workflow.StepDeleteStaleSessions) {
+		if !slices.Contains(st.Action, "ec2:DeleteTrafficMirrorSession") {
+			continue
+		}
+		found = true
+		if got := st.Condition["StringEquals"]["aws:ResourceTag/ManagedBy"]; got != "mirrorflow" {
+			t.Errorf("DeleteTrafficMirrorSession is allowed with condition %v, want aws:ResourceTag/ManagedBy = mirrorflow", st.Condition)
+		}
+	}
+	if !found {
+		t.Error("DeleteStaleSessions' role has no DeleteTrafficMirrorSession statement")
 	}
 }

@@ -16,31 +16,7 @@ import (
 // TestCoverageGolden pins the report of every example account, as JSON and,
 // for the accounts with the most to say, as the table.
 func TestCoverageGolden(t *testing.T) {
-	for _, file := range planSnapshots(t) {
-		name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-		t.Run(name+" as JSON", func(t *testing.T) {
-			e := newPlanEnv(t)
-			if code := e.run("coverage", "--snapshot", file, "--output", "json"); code != exitOK {
-				t.Fatalf("exit %d, stderr:\n%s", code, e.err)
-			}
-			golden(t, filepath.Join("coverage", name+".golden.json"), e.out.Bytes())
-		})
-	}
-	for _, file := range []string{threeZones, sgBlocked, scoped} {
-		name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-		t.Run(name+" as a table", func(t *testing.T) {
-			e := newPlanEnv(t)
-			if code := e.run("coverage", "--snapshot", file); code != exitOK {
-				t.Fatalf("exit %d, stderr:\n%s", code, e.err)
-			}
-			golden(t, filepath.Join("coverage", name+".golden.txt"), e.out.Bytes())
-			for i, l := range strings.Split(e.out.String(), "\n") {
-				if len(l) > planTableWidth || strings.HasSuffix(l, " ") {
-					t.Errorf("line %d is %d columns or ends in a blank, want at most %d and none: %q", i+1, len(l), planTableWidth, l)
-				}
-			}
-		})
-	}
+	snapshotGoldens(t, "coverage", threeZones, sgBlocked, scoped)
 }
 
 // TestCoverageJSONContract checks the keys of the snapshot format's example,

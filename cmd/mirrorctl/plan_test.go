@@ -189,24 +189,29 @@ func planSnapshots(t *testing.T) []string {
 }
 
 func TestPlanGolden(t *testing.T) {
-	for _, file := range planSnapshots(t) {
+	snapshotGoldens(t, "plan", localZoneOnly, sgBlocked, scoped)
+}
+
+// snapshotGoldens runs command --snapshot on every snapshot as JSON, and on
+// tables as a table, each against its golden file under testdata/<command>;
+// a table stays within planTableWidth with no line ending in a blank.
+func snapshotGoldens(t *testing.T, command string, tables ...string) {
+	t.Helper()
+	run := func(t *testing.T, file, suffix string, args ...string) *planEnv {
+		e := newPlanEnv(t)
+		if code := e.run(append([]string{command, "--snapshot", file}, args...)...); code != exitOK {
+			t.Fatalf("exit %d, stderr:\n%s", code, e.err)
+		}
 		name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-		t.Run(name+" as JSON", func(t *testing.T) {
-			e := newPlanEnv(t)
-			if code := e.run("plan", "--snapshot", file, "--output", "json"); code != exitOK {
-				t.Fatalf("exit %d, stderr:\n%s", code, e.err)
-			}
-			golden(t, filepath.Join("plan", name+".golden.json"), e.out.Bytes())
-		})
+		golden(t, filepath.Join(command, name+suffix), e.out.Bytes())
+		return e
 	}
-	for _, file := range []string{localZoneOnly, sgBlocked, scoped} {
-		name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-		t.Run(name+" as a table", func(t *testing.T) {
-			e := newPlanEnv(t)
-			if code := e.run("plan", "--snapshot", file); code != exitOK {
-				t.Fatalf("exit %d, stderr:\n%s", code, e.err)
-			}
-			golden(t, filepath.Join("plan", name+".golden.txt"), e.out.Bytes())
+	for _, file := range planSnapshots(t) {
+		t.Run(filepath.Base(file)+" as JSON", func(t *testing.T) { run(t, file, ".golden.json", "--output", "json") })
+	}
+	for _, file := range tables {
+		t.Run(filepath.Base(file)+" as a table", func(t *testing.T) {
+			e := run(t, file, ".golden.txt")
 			for i, l := range strings.Split(e.out.String(), "\n") {
 				if len(l) > planTableWidth || strings.HasSuffix(l, " ") {
 					t.Errorf("line %d is %d columns or ends in a blank, want at most %d and none: %q", i+1, len(l), planTableWidth, l)

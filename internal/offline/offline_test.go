@@ -33,6 +33,13 @@ func deploy(t *testing.T, name string, sim ec2sim.Options) *account {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return &account{t: t, snap: snap, run: startRun(t, snap, sim)}
+}
+
+// startRun deploys the built workflow offline over snap, with every retry
+// interval shortened to 10 ms, until the test ends.
+func startRun(t testing.TB, snap *snapshot.Snapshot, sim ec2sim.Options) *Run {
+	t.Helper()
 	fast := 10
 	r, err := Start(context.Background(), Options{
 		Template: built.Template, Bootstraps: built.Bootstraps, NodeDir: built.NodeDir,
@@ -42,7 +49,7 @@ func deploy(t *testing.T, name string, sim ec2sim.Options) *account {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.Close)
-	return &account{t: t, snap: snap, run: r}
+	return r
 }
 
 // instance returns the instance whose Name tag is name.

@@ -27,15 +27,7 @@ import (
 // would, every running instance in one page.
 func reconcileAndJudge(t *testing.T, snap *snapshot.Snapshot) (*Run, sfnlocal.Execution, workflow.ReconcileState, workflow.Coverage) {
 	t.Helper()
-	fast := 10
-	r, err := Start(context.Background(), Options{
-		Template: built.Template, Bootstraps: built.Bootstraps, NodeDir: built.NodeDir,
-		Snapshot: snap, Simulator: ec2sim.Options{}, RetryInterval: &fast,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
+	r := startRun(t, snap, ec2sim.Options{})
 	x, err := r.Reconcile(context.Background(), "reconcile-test", map[string]string{"trigger": "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -97,15 +89,7 @@ func TestReconcileBackfillsTheExampleAccount(t *testing.T) {
 func TestReconcileBackfillsAnAccountOfSeveralPages(t *testing.T) {
 	const instances = 210
 	snap := burstaccount.New(instances, 24)
-	fast := 10
-	r, err := Start(context.Background(), Options{
-		Template: built.Template, Bootstraps: built.Bootstraps, NodeDir: built.NodeDir,
-		Snapshot: snap, RetryInterval: &fast,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
+	r := startRun(t, snap, ec2sim.Options{})
 	run, err := r.RunReconcile(context.Background(), "reconcile-pages", map[string]string{"trigger": "test"})
 	if err != nil {
 		t.Fatal(err)

@@ -62,15 +62,7 @@ func TestEachInterfaceOfAnInstanceHasItsOwnPath(t *testing.T) {
 	snap.Config.Interfaces = config.InterfacesAll
 	snap.Config.Rules = []config.Rule{{Name: "apps", Match: config.Match{SubnetIDs: []string{appSubnet}}}}
 
-	fast := 10
-	r, err := Start(context.Background(), Options{
-		Template: built.Template, Bootstraps: built.Bootstraps, NodeDir: built.NodeDir,
-		Snapshot: snap, Simulator: ec2sim.Options{}, RetryInterval: &fast,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
+	r := startRun(t, snap, ec2sim.Options{})
 	res, err := r.Place(context.Background(), "three-interfaces", app0, 0)
 	if err != nil {
 		t.Fatal(err)

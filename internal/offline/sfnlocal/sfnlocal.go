@@ -55,9 +55,13 @@ type Execution struct {
 	Error        string          `json:"error,omitempty"`
 	Cause        string          `json:"cause,omitempty"`
 	Events       []Event         `json:"events"`
+	// Parent names the execution whose startExecution.sync:2 state ran
+	// this one; empty for an execution started by Execute.
+	Parent string `json:"parent,omitempty"`
 	// Children are the child executions its startExecution.sync:2 states
-	// ran, in the order they ended.
-	Children []Execution `json:"children,omitempty"`
+	// ran, in the order they ended. The engine writes each as it ends, on a
+	// line of its own naming its parent; read collects them here.
+	Children []Execution `json:"-"`
 }
 
 // Succeeded reports whether the execution ended in a Succeed state.
@@ -92,7 +96,10 @@ type Engine struct {
 	stdin   io.WriteCloser
 	mu      sync.Mutex
 	waiting map[string]chan Execution
-	done    chan struct{}
+	// children holds the child executions that ended, by their parent's
+	// name, until the parent ends.
+	children map[string][]Execution
+	done     chan struct{}
 	err     error
 }
 
@@ -138,7 +145,7 @@ func Start(ctx context.Context, opts Options) (*Engine, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting node %s: %w", runner, err)
 	}
-	e := &Engine{cmd: cmd, stdin: stdin, waiting: map[string]chan Execution{}, done: make(chan struct{})}
+	e := &Engine{cmd: cmd, stdin: stdin, waiting: map[string]chan Execution{}, children: map[string][]Execution{}, done: make(chan struct{})}
 	go e.read(stdout)
 	return e, nil
 }
@@ -154,6 +161,14 @@ func (e *Engine) read(stdout io.Reader) {
 			return
 		}
 		e.mu.Lock()
+		// An execution's children end before it does, so they are here.
+		x.Children = e.children[x.Name]
+		delete(e.children, x.Name)
+		if x.Parent != "" {
+			e.children[x.Parent] = append(e.children[x.Parent], x)
+			e.mu.Unlock()
+			continue
+		}
 		ch, ok := e.waiting[x.Name]
 		delete(e.waiting, x.Name)
 		e.mu.Unlock()
