@@ -73,12 +73,12 @@ lint: ## Run go vet and golangci-lint (errorlint, gosec, revive, staticcheck)
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: bench
-bench: synth build-local ## Run the benchmarks but the burst (numbers go to BENCHMARKS.md)
-	$(OFFLINE_ENV) $(GO) test -run '^$$' -bench . -skip Burst -benchmem -count 3 ./shared/... ./internal/...
+bench: synth build-local ## Run the benchmarks but the burst and the backfill (numbers go to BENCHMARKS.md)
+	$(OFFLINE_ENV) $(GO) test -run '^$$' -bench . -skip 'Burst|ReconcileBackfill' -benchmem -count 3 ./shared/... ./internal/...
 
 .PHONY: bench-burst
-bench-burst: synth build-local ## Place 1,000 instances at once on 120 and on 100 sensors, real EC2 buckets and retry intervals (minutes)
-	$(OFFLINE_ENV) $(GO) test -run '^$$' -bench Burst -benchtime 1x -timeout 60m -v ./internal/offline/
+bench-burst: synth build-local ## Place 1,000 instances at once on 120 and on 100 sensors, then backfill 1,000 with the Reconcile; real EC2 buckets and retry intervals (minutes)
+	$(OFFLINE_ENV) $(GO) test -run '^$$' -bench 'Burst|ReconcileBackfill' -benchtime 1x -timeout 60m -v ./internal/offline/
 
 .PHONY: clean
 clean: ## Remove what the build, synth and tests wrote

@@ -46,6 +46,7 @@ func CoverageOf(ctx context.Context, h *steps.Handlers) (CoverageReport, error) 
 	if err != nil {
 		return report, fmt.Errorf("describing the traffic mirror targets: %w", Explain(err))
 	}
+	preview := steps.NewPreviewer(h)
 	pages := ec2.NewDescribeInstancesPaginator(h.EC2, &ec2.DescribeInstancesInput{
 		Filters:    []ec2types.Filter{ec2api.Filter("instance-state-name", "running")},
 		MaxResults: aws.Int32(instancesPerPage),
@@ -64,7 +65,7 @@ func CoverageOf(ctx context.Context, h *steps.Handlers) (CoverageReport, error) 
 			return report, fmt.Errorf("judging %d running instances: %w", len(instances), Explain(err))
 		}
 		for _, p := range pending {
-			why, err := steps.Preview(ctx, h, p)
+			why, err := preview.Preview(ctx, p)
 			if err != nil {
 				return report, Explain(err)
 			}

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -31,7 +32,7 @@ import (
 // and only for the targets of those sessions, what they point at.
 //
 // An unmirrored interface whose placement would go on to the candidate
-// steps has no verdict yet: Preview runs them.
+// steps has no verdict yet: a Previewer runs them.
 func (h *Handlers) Coverage(ctx context.Context, instances []ec2types.Instance, targets []ec2types.TrafficMirrorTarget) (workflow.Coverage, []workflow.Placement, error) {
 	out := workflow.Coverage{Interfaces: []workflow.InterfaceCoverage{}, Stale: []workflow.StaleSession{}}
 	if err := h.ready(); err != nil {
@@ -233,28 +234,57 @@ func notCandidate(scope config.Scope, targetID string, targets []ec2types.Traffi
 	return "", true
 }
 
-// Preview takes an unmirrored interface's placement through the candidate
-// steps up to PickLeastLoaded, without creating anything, and says in its
-// coverage reason where a placement would mirror it, or why it would fail.
-func Preview(ctx context.Context, h *Handlers, p workflow.Placement) (string, error) {
+// Previewer takes unmirrored interfaces' placements through the candidate
+// steps up to PickLeastLoaded, without creating anything, and says in their
+// coverage reason where a placement would mirror each, or why it would
+// fail. GatherCandidates runs once per scope: the sensors it finds depend
+// on the scope alone, and a report of a thousand unmirrored interfaces of
+// one rule would otherwise describe every sensor a thousand times.
+type Previewer struct {
+	h *Handlers
+	// gathered holds GatherCandidates' sensors and report by scope (JSON),
+	// when it found any; a scope whose gather failed is gathered again for
+	// each interface, since its error names the instance.
+	gathered map[string]workflow.Placement
+}
+
+// NewPreviewer returns a Previewer running h's steps.
+func NewPreviewer(h *Handlers) *Previewer {
+	return &Previewer{h: h, gathered: map[string]workflow.Placement{}}
+}
+
+// Preview previews one placement that CheckExistingSession left undecided.
+// A step that is throttled or finds EC2 unavailable is an error, since a
+// retry could place the interface: no verdict on it.
+func (pv *Previewer) Preview(ctx context.Context, p workflow.Placement) (string, error) {
+	eni := p.Source.NetworkInterfaceID
+	scope, err := json.Marshal(p.Scope)
+	if err != nil {
+		return "", fmt.Errorf("previewing the placement of %s: %w", eni, err)
+	}
 	stop := slices.IndexFunc(workflow.Steps, func(s workflow.Step) bool { return s.Name == workflow.StepCreateSession })
 	for _, s := range workflow.Steps[1:stop] {
-		step, ok := h.handler(s.Name)
+		gather := s.Name == workflow.StepGatherCandidates
+		if g, ok := pv.gathered[string(scope)]; ok && gather {
+			p.Candidates, p.Steps = slices.Clone(g.Candidates), append(p.Steps, g.Steps...)
+			continue
+		}
+		step, ok := pv.h.handler(s.Name)
 		if !ok {
 			return "", &steperr.InvalidConfiguration{Err: fmt.Errorf("workflow step %s has no handler", s.Name)}
 		}
 		next, err := step(ctx, p)
-		if ctx.Err() != nil {
-			return "", fmt.Errorf("previewing the placement of %s: %w", p.Source.NetworkInterfaceID, ctx.Err())
-		}
 		switch {
+		case ctx.Err() != nil:
+			return "", fmt.Errorf("previewing the placement of %s: %w", eni, ctx.Err())
 		case err == nil:
 		case slices.Contains(steperr.Transient(), steperr.TypeName(err)):
-			// Throttled or unavailable: a retry could place it, so this is
-			// no verdict on the interface.
-			return "", fmt.Errorf("previewing the placement of %s: %w", p.Source.NetworkInterfaceID, err)
+			return "", fmt.Errorf("previewing the placement of %s: %w", eni, err)
 		default:
 			return "no session to a candidate sensor; a placement would fail: " + err.Error(), nil
+		}
+		if gather {
+			pv.gathered[string(scope)] = workflow.Placement{Candidates: slices.Clone(next.Candidates), Steps: next.Steps[len(p.Steps):]}
 		}
 		p = next
 	}
