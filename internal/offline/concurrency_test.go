@@ -9,12 +9,13 @@ import (
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
 
-// stepTemplate is a template with one function per workflow step; the first
+// stepTemplate is a template with one function per step (the placement's
+// and the Reconcile's); the first
 // step's function reserves reserved concurrent executions (none when 0).
 func stepTemplate(t *testing.T, reserved int) *template.Template {
 	t.Helper()
 	resources := map[string]any{}
-	for i, step := range workflow.Steps {
+	for i, step := range workflow.Functions() {
 		props := map[string]any{"Environment": map[string]any{"Variables": map[string]any{workflow.StepEnvVar: step.Name}}}
 		if i == 0 && reserved > 0 {
 			props["ReservedConcurrentExecutions"] = reserved
@@ -51,8 +52,8 @@ func TestEachFunctionsConcurrency(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(fns) != len(workflow.Steps) {
-				t.Fatalf("%d functions, want one per step (%d)", len(fns), len(workflow.Steps))
+			if len(fns) != len(workflow.Functions()) {
+				t.Fatalf("%d functions, want one per step (%d)", len(fns), len(workflow.Functions()))
 			}
 			for i, fn := range fns {
 				want := tt.wantOthers
