@@ -399,7 +399,7 @@ func TestGuardDutyScope(t *testing.T) {
 				c.GuardDuty = &config.GuardDuty{Enabled: true, MinSeverity: 7, Rule: "forensics"}
 				return c
 			}(),
-			want: config.Scope{Rule: "forensics", FilterID: "tmf-0a1b2c3d", TargetIDs: []string{"tmt-0ff11ee2"}, LocalZoneOnly: true, SessionNumber: 1},
+			want:   config.Scope{Rule: "forensics", FilterID: "tmf-0a1b2c3d", TargetIDs: []string{"tmt-0ff11ee2"}, LocalZoneOnly: true, SessionNumber: 1},
 			wantOK: true},
 	}
 	for _, tt := range tests {
