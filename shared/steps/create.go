@@ -28,6 +28,11 @@ const (
 	TagManagedBy      = "ManagedBy"
 	TagExecution      = "mirrorflow:execution"
 	TagInstanceID     = "mirrorflow:instance-id"
+	// TagTrigger and TagRule mark a session made for a GuardDuty finding
+	// (trigger guardduty, under the rule GuardDuty.Rule named), so that
+	// coverage, the Reconcile and later placements leave it in place.
+	TagTrigger        = "mirrorflow:trigger"
+	TagRule           = "mirrorflow:rule"
 	ManagedByValue    = "mirrorflow"
 	sessionNamePrefix = "mirrorflow-"
 )
@@ -280,6 +285,11 @@ func (h *Handlers) createInput(p workflow.Placement) *ec2.CreateTrafficMirrorSes
 	}
 	if p.ExecutionID != "" {
 		tags = append(tags, ec2types.Tag{Key: aws.String(TagExecution), Value: aws.String(p.ExecutionID)})
+	}
+	if p.Trigger == workflow.TriggerGuardDuty && p.Scope.Rule != "" {
+		tags = append(tags,
+			ec2types.Tag{Key: aws.String(TagTrigger), Value: aws.String(workflow.TriggerGuardDuty)},
+			ec2types.Tag{Key: aws.String(TagRule), Value: aws.String(p.Scope.Rule)})
 	}
 	in := &ec2.CreateTrafficMirrorSessionInput{
 		NetworkInterfaceId:    aws.String(p.Source.NetworkInterfaceID),
