@@ -28,13 +28,16 @@ const (
 	TagManagedBy      = "ManagedBy"
 	TagExecution      = "mirrorflow:execution"
 	TagInstanceID     = "mirrorflow:instance-id"
-	// TagTrigger and TagRule mark a session made for a GuardDuty finding
-	// (trigger guardduty, under the rule GuardDuty.Rule named), so that
-	// coverage, the Reconcile and later placements leave it in place.
-	TagTrigger        = "mirrorflow:trigger"
-	TagRule           = "mirrorflow:rule"
 	ManagedByValue    = "mirrorflow"
 	sessionNamePrefix = "mirrorflow-"
+)
+
+// TagTrigger and TagRule mark a session CreateSession made for a GuardDuty
+// finding (trigger guardduty, under the rule GuardDuty.Rule named), so that
+// coverage, the Reconcile and later placements leave it in place.
+const (
+	TagTrigger = "mirrorflow:trigger"
+	TagRule    = "mirrorflow:rule"
 )
 
 // PickLeastLoaded drops full sensors and picks one with the fewest
