@@ -1,7 +1,9 @@
 // Package stack is mirrorflow's CloudFormation stack: the seven step
-// Lambdas with a role each, the placement state machine, the EventBridge rule
-// that starts it when an instance starts running, the dead-letter queue, and
-// the alarms that say a placement failed.
+// Lambdas with a role each, the placement state machine, the EventBridge rules
+// that start it (an instance starts running; with Interfaces all, an
+// interface is attached; with GuardDuty enabled, a finding names an
+// instance), the dead-letter queue, and the alarms that say a placement
+// failed.
 //
 // Each concern is one method of Stack, so a reader finds the IAM policy of
 // a step in permissions and nothing else there.
@@ -86,7 +88,14 @@ type Stack struct {
 	// backfill starts a Reconcile after each deploy that changes the stack;
 	// nil when turned off.
 	backfill customresources.AwsCustomResource
-	Rule     awsevents.Rule
+	// Rule starts a placement when an instance enters the running state.
+	Rule awsevents.Rule
+	// AttachRule starts one when an interface is attached to an instance;
+	// nil unless Interfaces is all.
+	AttachRule awsevents.Rule
+	// FindingRule starts one when a GuardDuty finding names an instance;
+	// nil unless GuardDuty is enabled.
+	FindingRule awsevents.Rule
 }
 
 // New builds the stack. It checks the configuration and that every step's

@@ -37,10 +37,13 @@ var targetsConfig = config.Config{
 	TargetIDs:     []string{"tmt-0123456789abcdef0", "tmt-0fedcba9876543210"},
 	LocalZoneOnly: true,
 	SessionNumber: 7,
+	// Given but not enabled: no GuardDuty rule is deployed.
+	GuardDuty: &config.GuardDuty{MinSeverity: 7},
 }.WithDefaults()
 
 // rulesConfig has rules with filters and candidates of their own, rules
-// that share a sensor tag key, repeat a target or inherit the top level's.
+// that share a sensor tag key, repeat a target or inherit the top level's;
+// every interface is a source, and GuardDuty findings place under pci.
 var rulesConfig = config.Config{
 	FilterID:      "tmf-028da7ec9b76b272f",
 	SensorTag:     config.Tag{Key: "mirrorflow:sensor", Value: "true"},
@@ -60,6 +63,7 @@ var rulesConfig = config.Config{
 		{Name: "lab", Match: config.Match{VPCIDs: []string{"vpc-0a1b2c3d"}}, TargetIDs: []string{"tmt-0fedcba9876543210"}},
 		{Name: "rest"},
 	},
+	GuardDuty: &config.GuardDuty{Enabled: true, MinSeverity: 7.5, Rule: "pci"},
 }.WithDefaults()
 
 // ownConfig's rules all give their own filter and candidates, so nothing of
@@ -314,36 +318,116 @@ func TestAnEventTheRuleCannotDeliverGoesToTheStateMachinesDeadLetterQueue(t *tes
 	})
 }
 
-// TestOnlyTheRuleMaySendToTheDeadLetterQueue reads every queue policy on the
-// dead-letter queue: the one Allow is sqs:SendMessage for EventBridge, on
-// this queue, from this stack's rule (aws:SourceArn), so no other rule of
-// the account can fill the queue. The state machine sends through its role.
-func TestOnlyTheRuleMaySendToTheDeadLetterQueue(t *testing.T) {
-	queue := onlyID(t, tagged, "AWS::SQS::Queue")
-	rule := onlyID(t, tagged, "AWS::Events::Rule")
-	var allows []any
-	for _, id := range tagged.tmpl.LogicalIDs("AWS::SQS::QueuePolicy") {
-		props := tagged.tmpl.Resources[id].Properties
-		if !slices.ContainsFunc(props["Queues"].([]any), func(q any) bool { return cmp.Equal(q, map[string]any{"Ref": queue}) }) {
-			continue
-		}
-		for _, raw := range props["PolicyDocument"].(map[string]any)["Statement"].([]any) {
-			st := maps.Clone(raw.(map[string]any)) // the template is shared by every test
-			if st["Effect"] == "Allow" {
-				delete(st, "Sid")
-				allows = append(allows, st)
+// TestOnlyTheRulesMaySendToTheDeadLetterQueue reads every queue policy on
+// the dead-letter queue: each Allow is sqs:SendMessage for EventBridge, on
+// this queue, from one of this stack's rules (aws:SourceArn), one per rule,
+// so no other rule of the account can fill the queue. The state machine
+// sends through its role.
+func TestOnlyTheRulesMaySendToTheDeadLetterQueue(t *testing.T) {
+	for name, s := range map[string]synthesized{"one rule": tagged, "three rules": ruled} {
+		t.Run(name, func(t *testing.T) {
+			queue := onlyID(t, s, "AWS::SQS::Queue")
+			var allows []any
+			for _, id := range s.tmpl.LogicalIDs("AWS::SQS::QueuePolicy") {
+				props := s.tmpl.Resources[id].Properties
+				if !slices.ContainsFunc(props["Queues"].([]any), func(q any) bool { return cmp.Equal(q, map[string]any{"Ref": queue}) }) {
+					continue
+				}
+				for _, raw := range props["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+					st := maps.Clone(raw.(map[string]any)) // the template is shared by every test
+					if st["Effect"] == "Allow" {
+						delete(st, "Sid")
+						allows = append(allows, st)
+					}
+				}
 			}
-		}
+			var want []any
+			for _, rule := range s.tmpl.LogicalIDs("AWS::Events::Rule") {
+				want = append(want, map[string]any{
+					"Effect":    "Allow",
+					"Principal": map[string]any{"Service": "events.amazonaws.com"},
+					"Action":    "sqs:SendMessage",
+					"Resource":  map[string]any{"Fn::GetAtt": []any{queue, "Arn"}},
+					"Condition": map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": map[string]any{"Fn::GetAtt": []any{rule, "Arn"}}}},
+				})
+			}
+			sortByJSON := cmpopts.SortSlices(func(a, b any) bool { return fmt.Sprint(a) < fmt.Sprint(b) })
+			if diff := cmp.Diff(want, allows, sortByJSON); diff != "" {
+				t.Errorf("Allow statements of the dead-letter queue's policy (-want +got):\n%s", diff)
+			}
+		})
 	}
-	want := []any{map[string]any{
-		"Effect":    "Allow",
-		"Principal": map[string]any{"Service": "events.amazonaws.com"},
-		"Action":    "sqs:SendMessage",
-		"Resource":  map[string]any{"Fn::GetAtt": []any{queue, "Arn"}},
-		"Condition": map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": map[string]any{"Fn::GetAtt": []any{rule, "Arn"}}}},
-	}}
-	if diff := cmp.Diff(want, allows); diff != "" {
-		t.Errorf("Allow statements of the dead-letter queue's policy (-want +got):\n%s", diff)
+}
+
+// TestEachEventThatChangesCoverageStartsAPlacement reads every EventBridge
+// rule of each stack: the state change to running always; CloudTrail's
+// successful AttachNetworkInterface only with Interfaces all (with primary,
+// an attached interface is never a source); GuardDuty findings about an
+// instance, from MinSeverity up, only when GuardDuty is enabled. Each starts
+// the placement state machine with the event as its input, with the same
+// dead-letter queue and retry policy.
+func TestEachEventThatChangesCoverageStartsAPlacement(t *testing.T) {
+	running := map[string]any{
+		"source":      []any{"aws.ec2"},
+		"detail-type": []any{"EC2 Instance State-change Notification"},
+		"detail":      map[string]any{"state": []any{"running"}},
+	}
+	attached := map[string]any{
+		"source":      []any{"aws.ec2"},
+		"detail-type": []any{"AWS API Call via CloudTrail"},
+		"detail": map[string]any{
+			"eventSource": []any{"ec2.amazonaws.com"},
+			"eventName":   []any{"AttachNetworkInterface"},
+			"errorCode":   []any{map[string]any{"exists": false}},
+		},
+	}
+	finding := map[string]any{
+		"source":      []any{"aws.guardduty"},
+		"detail-type": []any{"GuardDuty Finding"},
+		"detail": map[string]any{
+			"severity": []any{map[string]any{"numeric": []any{">=", 7.5}}},
+			"resource": map[string]any{"resourceType": []any{"Instance"}},
+		},
+	}
+	tests := []struct {
+		name string
+		s    synthesized
+		want []any
+	}{
+		{name: "Interfaces primary, no GuardDuty: the state change only", s: tagged, want: []any{running}},
+		{name: "Interfaces primary, GuardDuty given but not enabled: the state change only", s: targeted, want: []any{running}},
+		{name: "Interfaces all, GuardDuty enabled: the state change, the attach and the findings", s: ruled, want: []any{running, attached, finding}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			queue := onlyID(t, tt.s, "AWS::SQS::Queue")
+			sm := placementID(t, tt.s)
+			var got []any
+			for _, id := range tt.s.tmpl.LogicalIDs("AWS::Events::Rule") {
+				props := tt.s.tmpl.Resources[id].Properties
+				got = append(got, props["EventPattern"])
+				want := []any{map[string]any{
+					"Arn":              map[string]any{"Ref": sm},
+					"Id":               "Target0",
+					"RoleArn":          props["Targets"].([]any)[0].(map[string]any)["RoleArn"],
+					"DeadLetterConfig": map[string]any{"Arn": map[string]any{"Fn::GetAtt": []any{queue, "Arn"}}},
+					"RetryPolicy": map[string]any{
+						"MaximumRetryAttempts":     float64(stack.TriggerRetryAttempts),
+						"MaximumEventAgeInSeconds": float64(stack.TriggerMaxEventAgeMinutes * 60),
+					},
+				}}
+				if diff := cmp.Diff(want, props["Targets"]); diff != "" {
+					t.Errorf("rule %s's targets (-want +got):\n%s", id, diff)
+				}
+				if props["State"] != "ENABLED" {
+					t.Errorf("rule %s is %v, want ENABLED", id, props["State"])
+				}
+			}
+			sortByJSON := cmpopts.SortSlices(func(a, b any) bool { return fmt.Sprint(a) < fmt.Sprint(b) })
+			if diff := cmp.Diff(tt.want, got, sortByJSON); diff != "" {
+				t.Errorf("event patterns (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -747,6 +831,12 @@ func TestBadConfigurationStopsTheSynth(t *testing.T) {
 			`Rules[1].Match: unknown field "Tag"`},
 		{"an unknown key in a rule is named by its path", `{"FilterId": "tmf-028da7ec9b76b272f", "Rules": [{"Name": "a", "Targets": []}]}`,
 			`Rules[0]: unknown field "Targets"`},
+		{"a GuardDuty.Rule that names no rule", guardDuty(map[string]any{"Enabled": true, "MinSeverity": 7, "Rule": "forensic"}),
+			`GuardDuty: Rule "forensic" names no rule of Rules (forensics, rest)`},
+		{"GuardDuty.MinSeverity is in GuardDuty's range", guardDuty(map[string]any{"Enabled": true, "MinSeverity": 11, "Rule": "forensics"}),
+			"GuardDuty: MinSeverity 11 is out of GuardDuty's range 1.0-10.0"},
+		{"GuardDuty enabled needs a Rule", guardDuty(map[string]any{"Enabled": true, "MinSeverity": 7}),
+			"GuardDuty: Rule is required when Enabled"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -761,6 +851,13 @@ func TestBadConfigurationStopsTheSynth(t *testing.T) {
 			}
 		})
 	}
+}
+
+// guardDuty is a context value with rules forensics and rest, and this GuardDuty.
+func guardDuty(gd map[string]any) map[string]any {
+	v := rules(map[string]any{"Name": "forensics", "Match": map[string]any{"Tags": []any{map[string]any{"Key": "forensics", "Value": "true"}}}}, map[string]any{"Name": "rest"})
+	v["GuardDuty"] = gd
+	return v
 }
 
 // rules is a context value with a valid top level and these Rules.
@@ -797,6 +894,11 @@ func TestNewRefusesAnInvalidConfigOrMissingAssets(t *testing.T) {
 		wantErr string
 	}{
 		{"an unvalidated config with no FilterId", stack.Props{Config: config.Config{SessionNumber: 1, SensorTag: testConfig.SensorTag}, AssetRoot: assetRoot}, "FilterId is required"},
+		{"a GuardDuty.Rule that names no rule", stack.Props{Config: func() config.Config {
+			c := rulesConfig
+			c.GuardDuty = &config.GuardDuty{Enabled: true, MinSeverity: 7, Rule: "forensics"}
+			return c
+		}(), AssetRoot: assetRoot}, `GuardDuty: Rule "forensics" names no rule of Rules`},
 		{"no make build yet", stack.Props{Config: testConfig, AssetRoot: t.TempDir()}, "missing Lambda assets under "},
 		{"seven steps reserving 200 each exceed an account's default concurrency", stack.Props{Config: testConfig, AssetRoot: assetRoot, ReservedConcurrency: 200},
 			"reserved concurrency 200 per step does not fit: 10 steps may reserve 900 together"},

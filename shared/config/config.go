@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -52,7 +53,34 @@ type Config struct {
 	// with which values; when empty, every interface is in scope with the
 	// top-level values.
 	Rules []Rule `json:"Rules,omitempty"`
+	// GuardDuty, when enabled, places an instance that a GuardDuty finding
+	// names under one rule of Rules, whatever its usual scope; nil when
+	// not configured.
+	GuardDuty *GuardDuty `json:"GuardDuty,omitempty"`
 }
+
+// GuardDuty says which GuardDuty findings start a placement and under which
+// rule it decides the instance's interfaces.
+type GuardDuty struct {
+	// Enabled deploys the EventBridge rule on GuardDuty findings.
+	Enabled bool `json:"Enabled"`
+	// MinSeverity is the lowest finding severity that starts a placement,
+	// on GuardDuty's scale of 1.0 to 10.0 (low 1.0-3.9, medium 4.0-6.9,
+	// high 7.0-8.9, critical 9.0-10.0).
+	MinSeverity float64 `json:"MinSeverity"`
+	// Rule names the rule of Rules whose scope decides the interfaces of an
+	// instance a finding names, even when no rule or another rule matches
+	// them. It must name a rule: a configuration without Rules has no scope
+	// a finding could change.
+	Rule string `json:"Rule"`
+}
+
+// GuardDuty severities, as the GuardDuty User Guide ("Severity levels of
+// GuardDuty findings") bounds them.
+const (
+	MinGuardDutySeverity = 1.0
+	MaxGuardDutySeverity = 10.0
+)
 
 // Rule puts the interfaces its Match selects in scope, with its own values
 // where it gives them and the top-level ones elsewhere.
@@ -173,6 +201,34 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%w: %s: %w", ErrInvalid, where, err)
 		}
 	}
+	if c.GuardDuty != nil {
+		if err := c.GuardDuty.validate(seen); err != nil {
+			return fmt.Errorf("%w: GuardDuty: %w", ErrInvalid, err)
+		}
+	}
+	return nil
+}
+
+// validate checks g against the configuration's rule names. What is given
+// is checked even while g is disabled, so that a typo does not wait for the
+// day someone turns it on.
+func (g GuardDuty) validate(rules map[string]int) error {
+	if g.Enabled && g.Rule == "" {
+		return errors.New("Rule is required when Enabled: it names the rule of Rules a finding's instance is placed under")
+	}
+	if g.Rule != "" {
+		if _, ok := rules[g.Rule]; !ok {
+			names := slices.Sorted(maps.Keys(rules))
+			if len(names) == 0 {
+				return fmt.Errorf("Rule %q names no rule: Rules is empty, so there is no scope to place a finding's instance under (add a rule, e.g. one whose Match no instance meets, with the sensors findings should go to)", g.Rule)
+			}
+			return fmt.Errorf("Rule %q names no rule of Rules (%s)", g.Rule, strings.Join(names, ", "))
+		}
+	}
+	if (g.Enabled || g.MinSeverity != 0) && (g.MinSeverity < MinGuardDutySeverity || g.MinSeverity > MaxGuardDutySeverity) {
+		return fmt.Errorf("MinSeverity %g is out of GuardDuty's range %.1f-%.1f (low 1.0-3.9, medium 4.0-6.9, high 7.0-8.9, critical 9.0-10.0)",
+			g.MinSeverity, MinGuardDutySeverity, MaxGuardDutySeverity)
+	}
 	return nil
 }
 
@@ -268,6 +324,22 @@ func (c Config) Scopes() []Scope {
 		out[i] = c.ruleScope(r)
 	}
 	return out
+}
+
+// GuardDutyScope is the scope a GuardDuty finding's placement decides
+// every interface of its instance under: that of the rule GuardDuty.Rule
+// names, whatever rule would match. ok is false when GuardDuty is not
+// enabled.
+func (c Config) GuardDutyScope() (s Scope, ok bool) {
+	if c.GuardDuty == nil || !c.GuardDuty.Enabled {
+		return Scope{}, false
+	}
+	for _, r := range c.Rules {
+		if r.Name == c.GuardDuty.Rule {
+			return c.ruleScope(r), true
+		}
+	}
+	return Scope{}, false
 }
 
 // OptedOut reports whether tags carry ExcludeTag.

@@ -307,6 +307,86 @@ func TestValidate(t *testing.T) {
 			},
 			wantErr: "SessionNumber 0 is out of range 1-32766",
 		},
+		{
+			name: "GuardDuty enabled under a rule of Rules, from high severity, is valid",
+			change: func(c *config.Config) {
+				c.Rules = []config.Rule{{Name: "forensics", Match: config.Match{Tags: []config.Tag{{Key: "forensics", Value: "true"}}}}, {Name: "rest"}}
+				c.GuardDuty = &config.GuardDuty{Enabled: true, MinSeverity: 7, Rule: "forensics"}
+			},
+		},
+		{
+			name: "GuardDuty.Rule that names no rule is refused, listing the rules",
+			change: func(c *config.Config) {
+				c.Rules = []config.Rule{{Name: "pci"}, {Name: "prod"}}
+				c.GuardDuty = &config.GuardDuty{Enabled: true, MinSeverity: 7, Rule: "forensic"}
+			},
+			wantErr: `GuardDuty: Rule "forensic" names no rule of Rules (pci, prod)`,
+		},
+		{
+			name: "GuardDuty.Rule cannot name a rule when there are no Rules",
+			change: func(c *config.Config) {
+				c.GuardDuty = &config.GuardDuty{Enabled: true, MinSeverity: 7, Rule: "forensics"}
+			},
+			wantErr: `GuardDuty: Rule "forensics" names no rule: Rules is empty`,
+		},
+		{
+			name: "GuardDuty enabled without a Rule is refused",
+			change: func(c *config.Config) {
+				c.Rules = []config.Rule{{Name: "forensics"}}
+				c.GuardDuty = &config.GuardDuty{Enabled: true, MinSeverity: 7}
+			},
+			wantErr: "GuardDuty: Rule is required when Enabled",
+		},
+		{
+			name: "GuardDuty.MinSeverity above 10.0 is out of GuardDuty's range",
+			change: func(c *config.Config) {
+				c.Rules = []config.Rule{{Name: "forensics"}}
+				c.GuardDuty = &config.GuardDuty{Enabled: true, MinSeverity: 10.5, Rule: "forensics"}
+			},
+			wantErr: "GuardDuty: MinSeverity 10.5 is out of GuardDuty's range 1.0-10.0",
+		},
+		{
+			name: "GuardDuty.MinSeverity left out (0) is below GuardDuty's range when enabled",
+			change: func(c *config.Config) {
+				c.Rules = []config.Rule{{Name: "forensics"}}
+				c.GuardDuty = &config.GuardDuty{Enabled: true, Rule: "forensics"}
+			},
+			wantErr: "GuardDuty: MinSeverity 0 is out of GuardDuty's range",
+		},
+		{
+			name: "GuardDuty.MinSeverity 1.0, the lowest severity, is valid",
+			change: func(c *config.Config) {
+				c.Rules = []config.Rule{{Name: "forensics"}}
+				c.GuardDuty = &config.GuardDuty{Enabled: true, MinSeverity: 1, Rule: "forensics"}
+			},
+		},
+		{
+			name: "GuardDuty.MinSeverity 10.0, the highest critical severity, is valid",
+			change: func(c *config.Config) {
+				c.Rules = []config.Rule{{Name: "forensics"}}
+				c.GuardDuty = &config.GuardDuty{Enabled: true, MinSeverity: 10, Rule: "forensics"}
+			},
+		},
+		{
+			name: "GuardDuty.MinSeverity just under 1.0 is refused",
+			change: func(c *config.Config) {
+				c.Rules = []config.Rule{{Name: "forensics"}}
+				c.GuardDuty = &config.GuardDuty{Enabled: true, MinSeverity: 0.9, Rule: "forensics"}
+			},
+			wantErr: "GuardDuty: MinSeverity 0.9 is out of GuardDuty's range",
+		},
+		{
+			name:   "GuardDuty disabled and empty is valid without Rules",
+			change: func(c *config.Config) { c.GuardDuty = &config.GuardDuty{} },
+		},
+		{
+			name: "a disabled GuardDuty's Rule is still checked",
+			change: func(c *config.Config) {
+				c.Rules = []config.Rule{{Name: "pci"}}
+				c.GuardDuty = &config.GuardDuty{Rule: "pcii"}
+			},
+			wantErr: `GuardDuty: Rule "pcii" names no rule of Rules (pci)`,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -516,6 +596,17 @@ func TestParse(t *testing.T) {
 			name:    "an unknown key in a rule's SensorTag is named by its path",
 			input:   `{"FilterId": "tmf-0a1b2c3d", "Rules": [{"Name": "a", "SensorTag": {"Key": "k", "Val": "v"}}]}`,
 			wantErr: `decoding: Rules[0].SensorTag: unknown field "Val"`,
+		},
+		{
+			name:  "GuardDuty parses with its rule",
+			input: `{"FilterId": "tmf-0a1b2c3d", "Rules": [{"Name": "forensics"}], "GuardDuty": {"Enabled": true, "MinSeverity": 7.5, "Rule": "forensics"}}`,
+			want: defaulted(config.Config{FilterID: "tmf-0a1b2c3d", SensorTag: config.DefaultSensorTag, SessionNumber: 1,
+				Rules: []config.Rule{{Name: "forensics"}}, GuardDuty: &config.GuardDuty{Enabled: true, MinSeverity: 7.5, Rule: "forensics"}}),
+		},
+		{
+			name:    "an unknown key in GuardDuty is named by its path",
+			input:   `{"FilterId": "tmf-0a1b2c3d", "Rules": [{"Name": "forensics"}], "GuardDuty": {"Enabled": true, "Severity": 7, "Rule": "forensics"}}`,
+			wantErr: `decoding: GuardDuty: unknown field "Severity"`,
 		},
 		{
 			name:    "the first unknown key in the document is the one named",

@@ -376,3 +376,41 @@ func TestCandidate(t *testing.T) {
 		})
 	}
 }
+
+func TestGuardDutyScope(t *testing.T) {
+	forensics := config.Rule{Name: "forensics", Match: config.Match{Tags: []config.Tag{{Key: "forensics", Value: "true"}}},
+		TargetIDs: []string{"tmt-0ff11ee2"}, SessionNumber: 1}
+	tests := []struct {
+		name   string
+		cfg    config.Config
+		want   config.Scope
+		wantOK bool
+	}{
+		{name: "no GuardDuty key gives no scope", cfg: top(forensics)},
+		{name: "a disabled GuardDuty gives no scope",
+			cfg: func() config.Config {
+				c := top(forensics)
+				c.GuardDuty = &config.GuardDuty{MinSeverity: 7, Rule: "forensics"}
+				return c
+			}()},
+		{name: "an enabled GuardDuty gives its rule's scope, whichever rule comes first",
+			cfg: func() config.Config {
+				c := top(config.Rule{Name: "rest"}, forensics)
+				c.GuardDuty = &config.GuardDuty{Enabled: true, MinSeverity: 7, Rule: "forensics"}
+				return c
+			}(),
+			want:   config.Scope{Rule: "forensics", FilterID: "tmf-0a1b2c3d", TargetIDs: []string{"tmt-0ff11ee2"}, LocalZoneOnly: true, SessionNumber: 1},
+			wantOK: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := tt.cfg.GuardDutyScope()
+			if ok != tt.wantOK {
+				t.Fatalf("ok = %v, want %v", ok, tt.wantOK)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("GuardDutyScope (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -61,6 +61,16 @@ func (h *Handlers) CheckExistingSession(ctx context.Context, start workflow.Star
 		return failed(workflow.StepReport{}, err)
 	}
 	out.InstanceID, out.Trigger = id, trigger
+	// A GuardDuty finding decides every interface under GuardDuty.Rule,
+	// whatever rule would match it; the sensor and opt-out rules still hold.
+	var forced *config.Scope
+	if trigger == workflow.TriggerGuardDuty {
+		s, ok := h.Config.GuardDutyScope()
+		if !ok {
+			return skipped(fmt.Sprintf("a GuardDuty finding about %s started this placement, but GuardDuty is not enabled in the configuration, so findings place nothing", id))
+		}
+		forced = &s
+	}
 
 	inst, gone, err := h.runningInstance(ctx, id)
 	if err != nil {
@@ -80,7 +90,7 @@ func (h *Handlers) CheckExistingSession(ctx context.Context, start workflow.Star
 	if err != nil {
 		return failed(workflow.StepReport{Step: step}, err)
 	}
-	sources, incomplete, none, err := h.sourcesOf(inst, subnets)
+	sources, incomplete, none, err := h.sourcesOf(inst, subnets, forced)
 	if err != nil {
 		return failed(workflow.StepReport{Step: step}, err)
 	}
@@ -102,7 +112,7 @@ func (h *Handlers) CheckExistingSession(ctx context.Context, start workflow.Star
 	if err != nil {
 		return failed(workflow.StepReport{Step: step}, err)
 	}
-	out.Interfaces = h.decideSources(inst, sources, incomplete, subnets, targets, sessions, live)
+	out.Interfaces = h.decideSources(inst, sources, incomplete, subnets, targets, sessions, live, forced)
 	for i := range out.Interfaces {
 		out.Interfaces[i].ExecutionID, out.Interfaces[i].Trigger = out.ExecutionID, out.Trigger
 	}
@@ -130,12 +140,12 @@ func (h *Handlers) instanceSkip(inst ec2types.Instance, targets []ec2types.Traff
 // with its reason (with Interfaces "all", the others are placed still).
 // When there is no source at all, none says why. An instance EC2 described
 // in a shape no source can be read from is *steperr.InvalidInput.
-func (h *Handlers) sourcesOf(inst ec2types.Instance, subnets map[string]ec2types.Subnet) (sources []placement.Source, incomplete []workflow.Placement, none string, err error) {
+func (h *Handlers) sourcesOf(inst ec2types.Instance, subnets map[string]ec2types.Subnet, forced *config.Scope) (sources []placement.Source, incomplete []workflow.Placement, none string, err error) {
 	sources, err = placement.SourcesOf(inst, h.Config.Interfaces == config.InterfacesAll)
 	if err != nil && !errors.Is(err, placement.ErrIncompleteSource) {
 		return nil, nil, "", &steperr.InvalidInput{Reason: "reading instance " + aws.ToString(inst.InstanceId), Err: err}
 	}
-	incomplete = h.incompleteSources(inst, subnets, err)
+	incomplete = h.incompleteSources(inst, subnets, err, forced)
 	if len(sources) > 0 {
 		return sources, incomplete, "", nil
 	}
@@ -152,12 +162,13 @@ func (h *Handlers) sourcesOf(inst ec2types.Instance, subnets map[string]ec2types
 // decideSources decides every source interface of inst (rules 3-6) from
 // what EC2 said of its subnets, the account's targets, the interfaces'
 // sessions and which targets still point at something, and adds the
-// incomplete interfaces' placements, in device order.
+// incomplete interfaces' placements, in device order. forced, when not
+// nil, is the scope a GuardDuty finding decides every interface under.
 func (h *Handlers) decideSources(inst ec2types.Instance, sources []placement.Source, incomplete []workflow.Placement, subnets map[string]ec2types.Subnet,
-	targets []ec2types.TrafficMirrorTarget, sessions []ec2types.TrafficMirrorSession, live map[string]bool) []workflow.Placement {
+	targets []ec2types.TrafficMirrorTarget, sessions []ec2types.TrafficMirrorSession, live map[string]bool, forced *config.Scope) []workflow.Placement {
 	out := make([]workflow.Placement, 0, len(sources)+len(incomplete))
 	for _, src := range sources {
-		out = append(out, h.decideSource(inst, src, subnets, targets, sessions, live))
+		out = append(out, h.decideSource(inst, src, subnets, targets, sessions, live, forced))
 	}
 	out = append(out, incomplete...)
 	inDeviceOrder(inst, out)
@@ -166,17 +177,29 @@ func (h *Handlers) decideSources(inst ec2types.Instance, sources []placement.Sou
 
 // decideSource is CheckExistingSession's decision for one source interface:
 // its scope, and the outcome of the rules that need no candidate work.
+// Outside a GuardDuty finding's placement, an interface that a session made
+// for a finding still mirrors (see mirroredForFinding) is mirrored, in scope
+// or not, so that no later placement undoes what the finding's did.
 func (h *Handlers) decideSource(inst ec2types.Instance, src placement.Source, subnets map[string]ec2types.Subnet,
-	targets []ec2types.TrafficMirrorTarget, sessions []ec2types.TrafficMirrorSession, live map[string]bool) workflow.Placement {
+	targets []ec2types.TrafficMirrorTarget, sessions []ec2types.TrafficMirrorSession, live map[string]bool, forced *config.Scope) workflow.Placement {
 	const step = workflow.StepCheckExistingSession
 	p := workflow.Placement{InstanceID: src.InstanceID, Source: &src, Candidates: []placement.Sensor{}, Steps: []workflow.StepReport{}}
 	decide := func(o workflow.Outcome, reason string) workflow.Placement {
 		p.Outcome, p.Reason = o, reason
 		return report(p, workflow.StepReport{Step: step, Note: reason})
 	}
-	// Rule 3: the first matching rule decides; none is out of scope.
-	scope, ok := h.Config.ScopeOf(configTags(inst.Tags), src.SubnetID, src.VPCID)
+	mine := slices.DeleteFunc(slices.Clone(sessions), func(s ec2types.TrafficMirrorSession) bool {
+		return aws.ToString(s.NetworkInterfaceId) != src.NetworkInterfaceID
+	})
+	// Rule 3: the first matching rule decides; none is out of scope. A
+	// GuardDuty finding's placement decides under the finding's rule.
+	scope, ok := h.scopeOf(forced, inst, src.SubnetID, src.VPCID)
 	if !ok {
+		if forced == nil {
+			if found, mirrored := h.mirroredForFinding(p, src, mine, targets, live); mirrored {
+				return found
+			}
+		}
 		return decide(workflow.OutcomeSkipped, outOfScope(src))
 	}
 	p.Scope = &scope
@@ -186,9 +209,6 @@ func (h *Handlers) decideSource(inst ec2types.Instance, src placement.Source, su
 		return decide(workflow.OutcomeSkipped, reason)
 	}
 	// Rule 5: already mirrored to a live, non-draining candidate of its rule.
-	mine := slices.DeleteFunc(slices.Clone(sessions), func(s ec2types.TrafficMirrorSession) bool {
-		return aws.ToString(s.NetworkInterfaceId) != src.NetworkInterfaceID
-	})
 	p.SourceSessions = len(mine)
 	candidate := candidateTest(scope, targets, live)
 	if s, ok := placement.ExistingSession(src.NetworkInterfaceID, mine, candidate); ok {
@@ -198,6 +218,11 @@ func (h *Handlers) decideSource(inst ec2types.Instance, src placement.Source, su
 		p.Outcome, p.Reason = workflow.OutcomeExists, reason
 		return report(p, workflow.StepReport{Step: step, Kept: []string{p.TargetID}, Note: reason})
 	}
+	if forced == nil {
+		if found, mirrored := h.mirroredForFinding(p, src, mine, targets, live); mirrored {
+			return found
+		}
+	}
 	// Rule 6: room for one more session, once its stale ones are deleted.
 	stale, reason, ok := placement.RoomOnSource(src.NetworkInterfaceID, mine, scope.SessionNumber, candidate, managedByMirrorflow)
 	if !ok {
@@ -206,6 +231,9 @@ func (h *Handlers) decideSource(inst ec2types.Instance, src placement.Source, su
 	}
 	note := fmt.Sprintf("source %s (%s) in %s, subnet %s%s; no session to a candidate sensor",
 		src.NetworkInterfaceID, src.PrivateIP, src.AvailabilityZone, src.SubnetID, ruleOf(scope))
+	if forced != nil {
+		note += "; a GuardDuty finding places it under rule " + forced.Rule + ", whatever its usual scope"
+	}
 	if len(stale) > 0 {
 		ids := make([]string, 0, len(stale))
 		for _, s := range stale {
@@ -284,7 +312,7 @@ func instanceIDs(instances []ec2types.Instance) string {
 // with its rule and the IPv6-only reason when its subnet is IPv6-only (rule
 // 4: such an interface has no IPv4 address to mirror from), else with what
 // it lacks.
-func (h *Handlers) incompleteSources(inst ec2types.Instance, subnets map[string]ec2types.Subnet, err error) []workflow.Placement {
+func (h *Handlers) incompleteSources(inst ec2types.Instance, subnets map[string]ec2types.Subnet, err error, forced *config.Scope) []workflow.Placement {
 	var out []workflow.Placement
 	var each []error
 	if joined, ok := err.(interface{ Unwrap() []error }); ok { //nolint:errorlint // SourcesOf joins one InterfaceError per interface; each is read in turn.
@@ -310,7 +338,7 @@ func (h *Handlers) incompleteSources(inst ec2types.Instance, subnets map[string]
 			}
 		}
 		p := workflow.Placement{InstanceID: src.InstanceID, Source: &src, Outcome: workflow.OutcomeSkipped, Candidates: []placement.Sensor{}}
-		scope, inScope := h.Config.ScopeOf(configTags(inst.Tags), src.SubnetID, src.VPCID)
+		scope, inScope := h.scopeOf(forced, inst, src.SubnetID, src.VPCID)
 		switch {
 		case !inScope:
 			p.Reason = outOfScope(src)
@@ -326,6 +354,53 @@ func (h *Handlers) incompleteSources(inst ec2types.Instance, subnets map[string]
 		out = append(out, p)
 	}
 	return out
+}
+
+// scopeOf is rule 3 for one interface of inst: forced, when a GuardDuty
+// finding started the placement, else the first rule that matches.
+func (h *Handlers) scopeOf(forced *config.Scope, inst ec2types.Instance, subnetID, vpcID string) (config.Scope, bool) {
+	if forced != nil {
+		return *forced, true
+	}
+	return h.Config.ScopeOf(configTags(inst.Tags), subnetID, vpcID)
+}
+
+// mirroredForFinding decides the interface exists when one of its sessions
+// (mine) was made for a GuardDuty finding under the rule GuardDuty.Rule
+// names today (tagged so by CreateSession) and goes to a live, non-draining
+// candidate of that rule: the interface stays mirrored as the finding's
+// placement left it, even outside that rule's usual scope. With GuardDuty
+// disabled or pointed at another rule, such a session is no longer
+// recognised, and is stale like any other mirrorflow session that should
+// not be there.
+func (h *Handlers) mirroredForFinding(p workflow.Placement, src placement.Source, mine []ec2types.TrafficMirrorSession,
+	targets []ec2types.TrafficMirrorTarget, live map[string]bool) (workflow.Placement, bool) {
+	gd, ok := h.Config.GuardDutyScope()
+	if !ok {
+		return p, false
+	}
+	made := slices.DeleteFunc(slices.Clone(mine), func(s ec2types.TrafficMirrorSession) bool { return !madeForFinding(s, gd.Rule) })
+	s, ok := placement.ExistingSession(src.NetworkInterfaceID, made, candidateTest(gd, targets, live))
+	if !ok {
+		return p, false
+	}
+	p.Scope, p.SourceSessions = &gd, len(mine)
+	p.TargetID, p.SessionID = aws.ToString(s.TrafficMirrorTargetId), aws.ToString(s.TrafficMirrorSessionId)
+	p.Outcome = workflow.OutcomeExists
+	p.Reason = fmt.Sprintf("%s (%s) is mirrored to sensor %s by session %s (session number %d), made for a GuardDuty finding under rule %s",
+		src.InstanceID, src.NetworkInterfaceID, p.TargetID, p.SessionID, aws.ToInt32(s.SessionNumber), gd.Rule)
+	return report(p, workflow.StepReport{Step: workflow.StepCheckExistingSession, Kept: []string{p.TargetID}, Note: p.Reason}), true
+}
+
+// madeForFinding reports whether CreateSession made s for a GuardDuty
+// finding, under rule.
+func madeForFinding(s ec2types.TrafficMirrorSession, rule string) bool {
+	return managedByMirrorflow(s) && hasTag(s.Tags, TagTrigger, workflow.TriggerGuardDuty) && hasTag(s.Tags, TagRule, rule)
+}
+
+// hasTag reports whether tags hold key=value.
+func hasTag(tags []ec2types.Tag, key, value string) bool {
+	return slices.ContainsFunc(tags, func(t ec2types.Tag) bool { return aws.ToString(t.Key) == key && aws.ToString(t.Value) == value })
 }
 
 // outOfScope is rule 3's reason for an interface no rule matches.

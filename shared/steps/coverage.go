@@ -111,6 +111,11 @@ func (h *Handlers) Coverage(ctx context.Context, instances []ec2types.Instance, 
 			stale.Reason = notASource(h.Config, eni)
 		case p.Outcome == workflow.OutcomeSkipped:
 			stale.Reason = "its source interface is skipped: " + p.Reason
+		case h.mirrorsForFinding(s, targets, live):
+			// Made for a GuardDuty finding under GuardDuty.Rule, to a
+			// candidate of that rule: not stale, whatever the interface's
+			// usual rule.
+			continue
 		default:
 			why, ok := notCandidate(*p.Scope, stale.TargetID, targets, live)
 			if ok {
@@ -140,7 +145,7 @@ func (h *Handlers) judge(inst ec2types.Instance, subnets map[string]ec2types.Sub
 	if !skip {
 		var none string
 		var err error
-		sources, incomplete, none, err = h.sourcesOf(inst, subnets)
+		sources, incomplete, none, err = h.sourcesOf(inst, subnets, nil)
 		switch {
 		case err != nil:
 			reason, skip = err.Error(), true
@@ -157,7 +162,7 @@ func (h *Handlers) judge(inst ec2types.Instance, subnets map[string]ec2types.Sub
 		}
 		return ps, reason
 	}
-	return h.decideSources(inst, sources, incomplete, subnets, targets, sessions, live), ""
+	return h.decideSources(inst, sources, incomplete, subnets, targets, sessions, live, nil), ""
 }
 
 // sourceInterfaceIDs lists the interfaces of inst that Interfaces makes
@@ -202,6 +207,15 @@ func interfaceCoverage(instanceID, eni string, p workflow.Placement) workflow.In
 		c.Reason = "no session to a candidate sensor" + ruleOf(*p.Scope)
 	}
 	return c
+}
+
+// mirrorsForFinding reports whether s was made for a GuardDuty finding
+// under the rule GuardDuty.Rule names today and goes to a live,
+// non-draining candidate of that rule, as CheckExistingSession's
+// mirroredForFinding recognises it.
+func (h *Handlers) mirrorsForFinding(s ec2types.TrafficMirrorSession, targets []ec2types.TrafficMirrorTarget, live map[string]bool) bool {
+	gd, ok := h.Config.GuardDutyScope()
+	return ok && madeForFinding(s, gd.Rule) && candidateTest(gd, targets, live)(aws.ToString(s.TrafficMirrorTargetId))
 }
 
 // notASource is why a session on an interface that is not a source

@@ -27,6 +27,17 @@ func mirrorflowSession(id, eni, target string) ec2types.TrafficMirrorSession {
 	}
 }
 
+// findingSession is a session mirrorflow made for a GuardDuty finding under
+// rule, from eni to target with session number n.
+func findingSession(id, eni, target, rule string, n int32) ec2types.TrafficMirrorSession {
+	s := mirrorflowSession(id, eni, target)
+	s.SessionNumber = aws.Int32(n)
+	s.Tags = append(s.Tags,
+		ec2types.Tag{Key: aws.String(TagTrigger), Value: aws.String(workflow.TriggerGuardDuty)},
+		ec2types.Tag{Key: aws.String(TagRule), Value: aws.String(rule)})
+	return s
+}
+
 // drain tags target mirrorflow:draining=true in the account.
 func drain(t *testing.T, a *ec2account.Account, target string) {
 	t.Helper()
@@ -170,6 +181,63 @@ func TestCoverage(t *testing.T) {
 			},
 			status: map[string]string{sensor0ENI: workflow.CoverageSkipped},
 			words:  map[string]string{sensor0ENI: "is a sensor"},
+		},
+		{
+			name: "a session made for a GuardDuty finding mirrors an interface no rule matches, under the finding's rule, and is not stale",
+			change: func(t *testing.T, a *ec2account.Account, cfg *config.Config) {
+				withGuardDuty(cfg)
+				a.AddTrafficMirrorSessions(findingSession("tms-0a0a0a0a0a0a0a0a0", app0ENI, sensor3, "forensics", 2))
+			},
+			status: map[string]string{app0ENI: workflow.CoverageMirrored},
+			words:  map[string]string{app0ENI: "made for a GuardDuty finding under rule forensics"},
+		},
+		{
+			name: "a session made for a GuardDuty finding is not stale beside a session of the interface's own rule",
+			change: func(t *testing.T, a *ec2account.Account, cfg *config.Config) {
+				withGuardDuty(cfg)
+				cfg.Rules = []config.Rule{{Name: "everything", TargetIDs: []string{sensor0}}, forensicsRule()}
+				a.AddTrafficMirrorSessions(foreignSessions(app0ENI, sensor0)...)
+				a.AddTrafficMirrorSessions(findingSession("tms-0a0a0a0a0a0a0a0a0", app0ENI, sensor3, "forensics", 2))
+			},
+			status: map[string]string{app0ENI: workflow.CoverageMirrored},
+		},
+		{
+			name: "once GuardDuty is disabled, a session made for a finding is stale like any other",
+			change: func(t *testing.T, a *ec2account.Account, cfg *config.Config) {
+				withGuardDuty(cfg)
+				cfg.GuardDuty.Enabled = false
+				a.AddTrafficMirrorSessions(findingSession("tms-0a0a0a0a0a0a0a0a0", app0ENI, sensor3, "forensics", 2))
+			},
+			status: map[string]string{app0ENI: workflow.CoverageSkipped},
+			stale:  map[string]string{"tms-0a0a0a0a0a0a0a0a0": "out of scope"},
+		},
+		{
+			name: "a session made for a finding under a rule GuardDuty no longer names is stale",
+			change: func(t *testing.T, a *ec2account.Account, cfg *config.Config) {
+				withGuardDuty(cfg)
+				a.AddTrafficMirrorSessions(findingSession("tms-0a0a0a0a0a0a0a0a0", app0ENI, sensor3, "prod", 2))
+			},
+			status: map[string]string{app0ENI: workflow.CoverageSkipped},
+			stale:  map[string]string{"tms-0a0a0a0a0a0a0a0a0": "out of scope"},
+		},
+		{
+			name: "a session made for a finding to a target its rule no longer lists is stale",
+			change: func(t *testing.T, a *ec2account.Account, cfg *config.Config) {
+				withGuardDuty(cfg)
+				a.AddTrafficMirrorSessions(findingSession("tms-0a0a0a0a0a0a0a0a0", app0ENI, sensor2, "forensics", 2))
+			},
+			status: map[string]string{app0ENI: workflow.CoverageSkipped},
+			stale:  map[string]string{"tms-0a0a0a0a0a0a0a0a0": "out of scope"},
+		},
+		{
+			name: "the opt-out tag wins: a session made for a finding on an opted-out instance is stale",
+			change: func(t *testing.T, a *ec2account.Account, cfg *config.Config) {
+				withGuardDuty(cfg)
+				tagApp0(a, "mirrorflow:exclude", "true")
+				a.AddTrafficMirrorSessions(findingSession("tms-0a0a0a0a0a0a0a0a0", app0ENI, sensor3, "forensics", 2))
+			},
+			status: map[string]string{app0ENI: workflow.CoverageSkipped},
+			stale:  map[string]string{"tms-0a0a0a0a0a0a0a0a0": "opted out"},
 		},
 		{
 			name: "an interface with 3 sessions to other targets is unmirrored, with the reason",

@@ -32,6 +32,14 @@ const (
 	sessionNamePrefix = "mirrorflow-"
 )
 
+// TagTrigger and TagRule mark a session CreateSession made for a GuardDuty
+// finding (trigger guardduty, under the rule GuardDuty.Rule named), so that
+// coverage, the Reconcile and later placements leave it in place.
+const (
+	TagTrigger = "mirrorflow:trigger"
+	TagRule    = "mirrorflow:rule"
+)
+
 // PickLeastLoaded drops full sensors and picks one with the fewest
 // sessions, preferring the source's zone and spreading ties by free source
 // slots (placement.PickLeastLoaded). One DescribeTrafficMirrorSessions with
@@ -280,6 +288,11 @@ func (h *Handlers) createInput(p workflow.Placement) *ec2.CreateTrafficMirrorSes
 	}
 	if p.ExecutionID != "" {
 		tags = append(tags, ec2types.Tag{Key: aws.String(TagExecution), Value: aws.String(p.ExecutionID)})
+	}
+	if p.Trigger == workflow.TriggerGuardDuty && p.Scope.Rule != "" {
+		tags = append(tags,
+			ec2types.Tag{Key: aws.String(TagTrigger), Value: aws.String(workflow.TriggerGuardDuty)},
+			ec2types.Tag{Key: aws.String(TagRule), Value: aws.String(p.Scope.Rule)})
 	}
 	in := &ec2.CreateTrafficMirrorSessionInput{
 		NetworkInterfaceId:    aws.String(p.Source.NetworkInterfaceID),

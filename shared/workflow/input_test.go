@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -64,6 +65,47 @@ func TestParseInput(t *testing.T) {
 		{name: "an event with a malformed time is rejected",
 			input:   `{"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification","time":"yesterday","detail":{"instance-id":"i-0abc1234","state":"running"}}`,
 			wantErr: "decoding the EventBridge event"},
+		{name: "CloudTrail's record of an interface attached to an instance places that instance", file: "cloudtrail-attach.json",
+			wantID: "i-0e26b3747ee8aab5c", wantTrigger: TriggerCloudTrail},
+		{name: "an AttachNetworkInterface call that failed attached nothing and is rejected", file: "cloudtrail-attach-failed.json",
+			wantErr: "the AttachNetworkInterface call failed (Client.InvalidParameterCombination)"},
+		{name: "another API call recorded by CloudTrail is rejected",
+			input:   `{"source":"aws.ec2","detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"ec2.amazonaws.com","eventName":"DetachNetworkInterface","requestParameters":{"attachmentId":"eni-attach-00eb752237a160808"}}}`,
+			wantErr: `CloudTrail event is DetachNetworkInterface from "ec2.amazonaws.com", want AttachNetworkInterface`},
+		{name: "an AttachNetworkInterface record from another event source is rejected",
+			input:   `{"source":"aws.ec2","detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"ecs.amazonaws.com","eventName":"AttachNetworkInterface","requestParameters":{"instanceId":"i-0abc1234"}}}`,
+			wantErr: `from "ecs.amazonaws.com", want AttachNetworkInterface from "ec2.amazonaws.com"`},
+		{name: "a CloudTrail record from another source than aws.ec2 is rejected",
+			input:   `{"source":"aws.autoscaling","detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"ec2.amazonaws.com","eventName":"AttachNetworkInterface","requestParameters":{"instanceId":"i-0abc1234"}}}`,
+			wantErr: `event source is "aws.autoscaling"`},
+		{name: "an AttachNetworkInterface record without requestParameters is rejected",
+			input:   `{"source":"aws.ec2","detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"ec2.amazonaws.com","eventName":"AttachNetworkInterface"}}`,
+			wantErr: "requestParameters is missing"},
+		{name: "an AttachNetworkInterface record without an instance id is rejected",
+			input:   `{"source":"aws.ec2","detail-type":"AWS API Call via CloudTrail","detail":{"eventSource":"ec2.amazonaws.com","eventName":"AttachNetworkInterface","requestParameters":{"networkInterfaceId":"eni-0a9c4b60624c0e41d","deviceIndex":1}}}`,
+			wantErr: "requestParameters.instanceId is missing"},
+		{name: "a GuardDuty finding about an instance places that instance", file: "guardduty-instance.json",
+			wantID: "i-0e26b3747ee8aab5c", wantTrigger: TriggerGuardDuty},
+		{name: "a GuardDuty finding about an access key names no instance to mirror", file: "guardduty-access-key.json",
+			wantErr: `resource of type "AccessKey", want "Instance"`},
+		{name: "a GuardDuty Finding from another source is rejected",
+			input:   `{"source":"aws.securityhub","detail-type":"GuardDuty Finding","detail":{"resource":{"resourceType":"Instance","instanceDetails":{"instanceId":"i-0abc1234"}}}}`,
+			wantErr: `event source is "aws.securityhub"`},
+		{name: "another detail-type from aws.guardduty is rejected",
+			input:   `{"source":"aws.guardduty","detail-type":"GuardDuty Runtime Protection Unhealthy","detail":{}}`,
+			wantErr: `detail-type is "GuardDuty Runtime Protection Unhealthy", want "GuardDuty Finding"`},
+		{name: "a GuardDuty finding without a resource is rejected",
+			input:   `{"source":"aws.guardduty","detail-type":"GuardDuty Finding","detail":{"severity":8}}`,
+			wantErr: "resource is missing"},
+		{name: "a GuardDuty finding about an instance without instanceDetails is rejected",
+			input:   `{"source":"aws.guardduty","detail-type":"GuardDuty Finding","detail":{"severity":8,"resource":{"resourceType":"Instance"}}}`,
+			wantErr: "resource.instanceDetails is missing"},
+		{name: "a GuardDuty finding about an instance without its id is rejected",
+			input:   `{"source":"aws.guardduty","detail-type":"GuardDuty Finding","detail":{"severity":8,"resource":{"resourceType":"Instance","instanceDetails":{"instanceType":"m5.large"}}}}`,
+			wantErr: "resource.instanceDetails.instanceId is missing"},
+		{name: "a GuardDuty finding naming something that is not an instance id is rejected",
+			input:   `{"source":"aws.guardduty","detail-type":"GuardDuty Finding","detail":{"severity":8,"resource":{"resourceType":"Instance","instanceDetails":{"instanceId":"i-99999999x"}}}}`,
+			wantErr: `instanceId "i-99999999x" is not an instance id`},
 		{name: "unknown fields in manual input are rejected", file: "manual-unknown-field.json",
 			wantErr: `unknown field "targetId"`},
 		{name: "an interface id is not an instance id", file: "manual-bad-id.json",
@@ -120,7 +162,8 @@ func TestParseInput(t *testing.T) {
 // TestEventRoundTrip checks the sample event survives aws-lambda-go's types
 // unchanged, so the fields ParseInput reads are the ones EventBridge sends.
 func TestEventRoundTrip(t *testing.T) {
-	for _, file := range []string{"eventbridge-running.json", "eventbridge-stopping.json", "eventbridge-spot-interruption.json"} {
+	for _, file := range []string{"eventbridge-running.json", "eventbridge-stopping.json", "eventbridge-spot-interruption.json",
+		"cloudtrail-attach.json", "cloudtrail-attach-failed.json", "guardduty-instance.json", "guardduty-access-key.json"} {
 		t.Run(file, func(t *testing.T) {
 			raw := readTestdata(t, file)
 			var ev events.EventBridgeEvent
@@ -179,6 +222,7 @@ func TestStartCarriesInputVerbatim(t *testing.T) {
 
 func FuzzParseInput(f *testing.F) {
 	for _, name := range []string{"eventbridge-running.json", "eventbridge-stopping.json", "eventbridge-spot-interruption.json",
+		"cloudtrail-attach.json", "cloudtrail-attach-failed.json", "guardduty-instance.json", "guardduty-access-key.json",
 		"manual.json", "manual-unknown-field.json", "manual-bad-id.json", "array.json"} {
 		f.Add(readTestdata(f, name))
 	}
@@ -195,7 +239,7 @@ func FuzzParseInput(f *testing.F) {
 		if !instanceIDPattern.MatchString(id) {
 			t.Fatalf("ParseInput accepted malformed instance id %q", id)
 		}
-		if trigger != TriggerEventBridge && trigger != TriggerManual {
+		if !slices.Contains([]string{TriggerEventBridge, TriggerCloudTrail, TriggerGuardDuty, TriggerManual, TriggerReconcile}, trigger) {
 			t.Fatalf("ParseInput returned trigger %q", trigger)
 		}
 	})

@@ -117,7 +117,7 @@ type ManualInput struct {
 type Instance struct {
 	ExecutionID string `json:"executionId,omitempty"`
 	InstanceID  string `json:"instanceId"`
-	// Trigger is "eventbridge" or "manual".
+	// Trigger is one of the Trigger constants: what started the placement.
 	Trigger string  `json:"trigger"`
 	Outcome Outcome `json:"outcome,omitempty"`
 	Reason  string  `json:"reason,omitempty"`
@@ -148,7 +148,7 @@ const ErrorNoRoomOnSource = "NoRoomOnSource"
 type Placement struct {
 	ExecutionID string `json:"executionId,omitempty"`
 	InstanceID  string `json:"instanceId"`
-	// Trigger is "eventbridge" or "manual".
+	// Trigger is one of the Trigger constants: what started the placement.
 	Trigger string            `json:"trigger"`
 	Source  *placement.Source `json:"source,omitempty"`
 	// Scope is the configuration that decides this interface: its rule's
@@ -219,8 +219,15 @@ type StepReport struct {
 
 // Triggers.
 const (
+	// TriggerEventBridge: EC2's state-change event, an instance now running.
 	TriggerEventBridge = "eventbridge"
-	TriggerManual      = "manual"
+	// TriggerCloudTrail: CloudTrail's record of an interface attached to an
+	// instance (deployed only with Interfaces "all").
+	TriggerCloudTrail = "cloudtrail"
+	// TriggerGuardDuty: a GuardDuty finding about the instance; the
+	// placement decides its interfaces under GuardDuty.Rule.
+	TriggerGuardDuty = "guardduty"
+	TriggerManual    = "manual"
 )
 
 // DeadLetter is the message the state machine's dead-letter path sends to
