@@ -289,15 +289,8 @@ func (s *Sim) createTags(r request) (any, *apiError) {
 	if len(tags) == 0 {
 		return nil, errorf(awserr.MissingParameter, "The request must contain the parameter Tag")
 	}
-	for _, id := range ids {
-		if aerr := s.checkTaggable(id); aerr != nil {
-			return nil, aerr
-		}
-	}
-	if dry, aerr := r.boolean("DryRun"); aerr != nil {
+	if aerr := s.mayTag(r, ids); aerr != nil {
 		return nil, aerr
-	} else if dry {
-		return nil, errorf(awserr.DryRunOperation, "Request would have succeeded, but DryRun flag is set.")
 	}
 	for _, id := range ids {
 		s.tag(id, tags)
@@ -320,6 +313,23 @@ var taggables = map[string]taggable{
 	"tmt-":    {awserr.InvalidTrafficMirrorTargetID, "traffic mirror target"},
 	"tmf-":    {awserr.InvalidTrafficMirrorFilterID, "traffic mirror filter"},
 	"tms-":    {awserr.InvalidTrafficMirrorSessionID, "traffic mirror session"},
+}
+
+// mayTag checks a CreateTags or DeleteTags request before it changes
+// anything: every resource exists and takes tags, and DryRun answers
+// DryRunOperation as EC2 does once the request would succeed.
+func (s *Sim) mayTag(r request, ids []string) *apiError {
+	for _, id := range ids {
+		if aerr := s.checkTaggable(id); aerr != nil {
+			return aerr
+		}
+	}
+	if dry, aerr := r.boolean("DryRun"); aerr != nil {
+		return aerr
+	} else if dry {
+		return errorf(awserr.DryRunOperation, "Request would have succeeded, but DryRun flag is set.")
+	}
+	return nil
 }
 
 func (s *Sim) checkTaggable(id string) *apiError {

@@ -46,15 +46,8 @@ func (s *Sim) deleteTags(r request) (any, *apiError) {
 	if len(ids) == 0 {
 		return nil, errorf(awserr.MissingParameter, "The request must contain the parameter ResourceId")
 	}
-	for _, id := range ids {
-		if aerr := s.checkTaggable(id); aerr != nil {
-			return nil, aerr
-		}
-	}
-	if dry, aerr := r.boolean("DryRun"); aerr != nil {
+	if aerr := s.mayTag(r, ids); aerr != nil {
 		return nil, aerr
-	} else if dry {
-		return nil, errorf(awserr.DryRunOperation, "Request would have succeeded, but DryRun flag is set.")
 	}
 	doomed := r.tagsToDelete()
 	for _, id := range ids {
