@@ -54,13 +54,17 @@ const (
 )
 
 // ReconcileStartRetry retries StartExecution's own failures (the running
-// executions quota, a throttle, the service): not States.TaskFailed,
+// executions quota, a throttle, the SDK's transport): not States.TaskFailed,
 // which is how a placement that ran and failed ends the Task, and which
-// must not start it again.
+// must not start it again. The Developer Guide's example of this integration
+// ("Start a new AWS Step Functions state machine from a running execution")
+// retries StepFunctions.ExecutionLimitExceeded; the SDK-integration spelling
+// of the same quota, with Exception, is listed too, since a name the
+// integration never reports costs nothing.
 var ReconcileStartRetry = Retry{
 	Errors: []string{
-		"StepFunctions.ExecutionLimitExceededException", "StepFunctions.ThrottlingException",
-		"StepFunctions.SdkClientException", "StepFunctions.AWSStepFunctionsException",
+		"StepFunctions.ExecutionLimitExceeded", "StepFunctions.ExecutionLimitExceededException",
+		"StepFunctions.ThrottlingException", "StepFunctions.SdkClientException",
 	},
 	Interval: 2, BackoffRate: 2, MaxAttempts: 8, MaxDelay: 60,
 }
