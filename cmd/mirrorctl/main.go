@@ -199,8 +199,9 @@ func lookup(name string) (command, bool) {
 
 func (a *app) usage(w io.Writer) error {
 	var b strings.Builder
-	b.WriteString("mirrorctl operates a deployed mirrorflow placement state machine, and plans\n")
-	b.WriteString("placements without one (plan: against a snapshot, or read-only against the account).\n")
+	b.WriteString("mirrorctl operates a deployed mirrorflow (its placement and Reconcile state machines),\n")
+	b.WriteString("and without one plans placements and reports coverage (plan, coverage: against a\n")
+	b.WriteString("snapshot, or read-only against the account).\n")
 	b.WriteString("\nUsage: mirrorctl <command> [flags]\n")
 	b.WriteString("\nCommands:\n")
 	for _, c := range commands {
