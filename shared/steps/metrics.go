@@ -30,7 +30,11 @@ import (
 //     does not end the placement and is not counted.
 //   - RePicks, once per pass back to PickLeastLoaded after a full sensor.
 //   - Coverage and ReconcilePlaced, ReconcileFailed, ReconcileDeleted, by
-//     TallyReconcile after the Reconcile's last page.
+//     TallyReconcile after the Reconcile's last page. Coverage is the
+//     account as ListReconcileWork judged it, page by page, before the
+//     placements the Reconcile started: how well the event-driven
+//     placements kept up, which is why the first Reconcile after a deploy
+//     (the backfill) reports the gaps it then fills.
 //   - SensorSources, SensorCapacity and SensorHeadroom by Zone, by
 //     ListReconcileWork on the Reconcile's first page.
 //
