@@ -41,16 +41,20 @@ import (
 func (h *Handlers) CheckExistingSession(ctx context.Context, start workflow.Start) (workflow.Instance, error) {
 	const step = workflow.StepCheckExistingSession
 	out := workflow.Instance{ExecutionID: start.ExecutionID, Interfaces: []workflow.Placement{}, Steps: []workflow.StepReport{}}
+	// An instance failed or skipped as a whole counts as one placement:
+	// its interfaces are not known, or not read.
 	failed := func(r workflow.StepReport, err error) (workflow.Instance, error) {
 		if r.Step != "" {
 			out.Steps = append(out.Steps, r)
 		}
 		out.Outcome, out.Reason = workflow.OutcomeFailed, err.Error()
+		h.countFailure(step, workflow.Placement{ExecutionID: out.ExecutionID, InstanceID: out.InstanceID}, err)
 		return out, err
 	}
 	skipped := func(reason string) (workflow.Instance, error) {
 		out.Outcome, out.Reason = workflow.OutcomeSkipped, reason
 		out.Steps = append(out.Steps, workflow.StepReport{Step: step, Note: reason})
+		h.countOutcome(step, workflow.OutcomeSkipped, placementProps(out.ExecutionID, out.InstanceID, ""))
 		return out, nil
 	}
 	if err := h.ready(); err != nil {
@@ -113,8 +117,11 @@ func (h *Handlers) CheckExistingSession(ctx context.Context, start workflow.Star
 		return failed(workflow.StepReport{Step: step}, err)
 	}
 	out.Interfaces = h.decideSources(inst, sources, incomplete, subnets, targets, sessions, live, forced)
-	for i := range out.Interfaces {
+	for i, p := range out.Interfaces {
 		out.Interfaces[i].ExecutionID, out.Interfaces[i].Trigger = out.ExecutionID, out.Trigger
+		if decided(p) {
+			h.countOutcome(step, p.Outcome, propsOf(out.Interfaces[i]))
+		}
 	}
 	out.Steps = append(out.Steps, workflow.StepReport{Step: step, Note: instanceNote(out)})
 	return out, nil

@@ -57,10 +57,11 @@ func (h *Handlers) PickLeastLoaded(ctx context.Context, p workflow.Placement) (w
 		return p, nil
 	}
 	if err := h.begin(step, p); err != nil {
-		return fail(p, workflow.StepReport{}, err)
+		return h.fail(step, p, workflow.StepReport{}, err)
 	}
 	var again string
 	if p.SensorFull != nil {
+		h.countRePick(p)
 		full := p.TargetID
 		if full != "" && !slices.Contains(p.FullSensors, full) {
 			p.FullSensors = append(slices.Clip(p.FullSensors), full)
@@ -72,12 +73,12 @@ func (h *Handlers) PickLeastLoaded(ctx context.Context, p workflow.Placement) (w
 		if p.RePicks > workflow.MaxRePicks {
 			err := &steperr.NoReachableSensor{Step: step, InstanceID: p.InstanceID, Detail: fmt.Sprintf(
 				"gave up after %d re-picks: each sensor chosen was full by the time CreateSession ran (%s)", workflow.MaxRePicks, strings.Join(p.FullSensors, ", "))}
-			return fail(p, workflow.StepReport{Step: step, Note: again}, err)
+			return h.fail(step, p, workflow.StepReport{Step: step, Note: again}, err)
 		}
 	}
 	ids := sortedUnique(targetIDs(p.Candidates))
 	if len(ids) == 0 {
-		return filtered(p, step, nil, nil, "")
+		return h.filtered(p, step, nil, nil, "")
 	}
 	sessions, err := ec2api.InChunks(ids, ec2api.MaxFilterValues, func(chunk []string) ([]ec2types.TrafficMirrorSession, error) {
 		return ec2api.TrafficMirrorSessionsAsList(ctx, h.EC2, &ec2.DescribeTrafficMirrorSessionsInput{
@@ -85,7 +86,7 @@ func (h *Handlers) PickLeastLoaded(ctx context.Context, p workflow.Placement) (w
 		})
 	})
 	if err != nil {
-		return fail(p, workflow.StepReport{Step: step, Note: again}, steperr.FromEC2("describing the sensors' traffic mirror sessions", err))
+		return h.fail(step, p, workflow.StepReport{Step: step, Note: again}, steperr.FromEC2("describing the sensors' traffic mirror sessions", err))
 	}
 	pick, ok := placement.PickLeastLoaded(*p.Source, p.Candidates, sessions, p.FullSensors)
 	note := pick.Note
@@ -94,7 +95,7 @@ func (h *Handlers) PickLeastLoaded(ctx context.Context, p workflow.Placement) (w
 	}
 	if !ok {
 		err := &steperr.NoReachableSensor{Step: step, InstanceID: p.InstanceID, Rejected: pick.Rejected}
-		return fail(p, workflow.StepReport{Step: step, Rejected: newRejections(p, step, pick.Rejected), Note: note}, err)
+		return h.fail(step, p, workflow.StepReport{Step: step, Rejected: newRejections(p, step, pick.Rejected), Note: note}, err)
 	}
 	p.TargetID = pick.Chosen.TargetID
 	return report(p, workflow.StepReport{Step: step, Kept: []string{p.TargetID}, Rejected: newRejections(p, step, pick.Rejected), Note: note}), nil
@@ -136,15 +137,15 @@ func (h *Handlers) CreateSession(ctx context.Context, p workflow.Placement) (wor
 		return p, nil
 	}
 	if err := h.begin(step, p); err != nil {
-		return fail(p, workflow.StepReport{}, err)
+		return h.fail(step, p, workflow.StepReport{}, err)
 	}
 	if p.TargetID == "" {
-		return fail(p, workflow.StepReport{}, &steperr.InvalidInput{Reason: step + " needs the targetId that " + workflow.StepPickLeastLoaded + " chooses; the payload has none"})
+		return h.fail(step, p, workflow.StepReport{}, &steperr.InvalidInput{Reason: step + " needs the targetId that " + workflow.StepPickLeastLoaded + " chooses; the payload has none"})
 	}
 	deleted, err := h.deleteStale(ctx, p)
 	p.DeletedSessions = deleted
 	if err != nil {
-		return fail(p, workflow.StepReport{Step: step}, err)
+		return h.fail(step, p, workflow.StepReport{Step: step}, err)
 	}
 	in := h.createInput(p)
 	out, err := h.EC2.CreateTrafficMirrorSession(ctx, in)
@@ -152,7 +153,7 @@ func (h *Handlers) CreateSession(ctx context.Context, p workflow.Placement) (wor
 	case err == nil:
 		s := out.TrafficMirrorSession
 		if s == nil {
-			return fail(p, workflow.StepReport{Step: step}, &steperr.EC2Unavailable{Op: "creating traffic mirror session", Err: fmt.Errorf("reading the answer: EC2 returned no session")})
+			return h.fail(step, p, workflow.StepReport{Step: step}, &steperr.EC2Unavailable{Op: "creating traffic mirror session", Err: fmt.Errorf("reading the answer: EC2 returned no session")})
 		}
 		p.Outcome = workflow.OutcomeCreated
 		p.SessionID = aws.ToString(s.TrafficMirrorSessionId)
@@ -161,6 +162,7 @@ func (h *Handlers) CreateSession(ctx context.Context, p workflow.Placement) (wor
 		if len(deleted) > 0 {
 			p.Reason += fmt.Sprintf("; deleted stale session(s) %s first", strings.Join(deleted, ", "))
 		}
+		h.countOutcome(step, p.Outcome, propsOf(p))
 		return report(p, workflow.StepReport{Step: step, Kept: []string{p.TargetID}, Note: p.Reason}), nil
 	case h.DryRun && awserr.IsDryRunOK(err):
 		p.Outcome = workflow.OutcomeCreated
@@ -176,13 +178,14 @@ func (h *Handlers) CreateSession(ctx context.Context, p workflow.Placement) (wor
 	// Only a terminal refusal is re-checked; a throttled or unavailable create is the state machine's to retry.
 	var rejected *steperr.EC2Rejected
 	if !errors.As(createErr, &rejected) || h.DryRun {
-		return fail(p, workflow.StepReport{Step: step}, createErr)
+		return h.fail(step, p, workflow.StepReport{Step: step}, createErr)
 	}
 	if rejected.Code == awserr.InvalidNetworkInterfaceNotFound {
 		// The request names one interface, the source: it is gone with its instance.
 		p.Outcome = workflow.OutcomeSkipped
 		p.Reason = fmt.Sprintf("source interface %s of %s no longer exists (%s): the instance was terminated while it was being placed, so there is nothing to mirror",
 			p.Source.NetworkInterfaceID, p.InstanceID, rejected.Code)
+		h.countOutcome(step, p.Outcome, propsOf(p))
 		return report(p, workflow.StepReport{Step: step, Note: p.Reason}), nil
 	}
 	sessions, err := ec2api.TrafficMirrorSessionsAsList(ctx, h.EC2, &ec2.DescribeTrafficMirrorSessionsInput{
@@ -190,7 +193,7 @@ func (h *Handlers) CreateSession(ctx context.Context, p workflow.Placement) (wor
 	})
 	if err != nil {
 		// The create's refusal is the news; say the re-check failed too.
-		return fail(p, workflow.StepReport{Step: step, Note: "re-checking the source's sessions failed: " + err.Error()}, createErr)
+		return h.fail(step, p, workflow.StepReport{Step: step, Note: "re-checking the source's sessions failed: " + err.Error()}, createErr)
 	}
 	candidates := candidateIDs(p)
 	if s, ok := placement.ExistingSession(p.Source.NetworkInterfaceID, sessions, func(id string) bool { return candidates[id] }); ok {
@@ -199,14 +202,15 @@ func (h *Handlers) CreateSession(ctx context.Context, p workflow.Placement) (wor
 		p.SessionID = aws.ToString(s.TrafficMirrorSessionId)
 		p.Reason = fmt.Sprintf("%s was mirrored to sensor %s by session %s while this execution ran (EC2 refused a second session: %s)",
 			p.Source.NetworkInterfaceID, p.TargetID, p.SessionID, awserr.Code(createErr))
+		h.countOutcome(step, p.Outcome, propsOf(p))
 		return report(p, workflow.StepReport{Step: step, Kept: []string{p.TargetID}, Note: p.Reason}), nil
 	}
 	if rejected.Code == awserr.TrafficMirrorSourcesPerTarget {
 		full := &steperr.SensorFull{TargetID: p.TargetID, SourceENI: p.Source.NetworkInterfaceID, Err: rejected.Err}
-		return fail(p, workflow.StepReport{Step: step, Rejected: []placement.Rejection{{TargetID: p.TargetID, Reason: "full at create: " + awserr.Code(err)}},
+		return h.fail(step, p, workflow.StepReport{Step: step, Rejected: []placement.Rejection{{TargetID: p.TargetID, Reason: "full at create: " + awserr.Code(err)}},
 			Note: "the sensor filled up after it was picked; picking another"}, full)
 	}
-	return fail(p, workflow.StepReport{Step: step, Note: fmt.Sprintf("EC2 refused the session and none of the %d session(s) of %s goes to a candidate sensor", len(sessions), p.Source.NetworkInterfaceID)}, createErr)
+	return h.fail(step, p, workflow.StepReport{Step: step, Note: fmt.Sprintf("EC2 refused the session and none of the %d session(s) of %s goes to a candidate sensor", len(sessions), p.Source.NetworkInterfaceID)}, createErr)
 }
 
 // deleteStale deletes the source's stale sessions just before the new one

@@ -22,7 +22,7 @@ func (h *Handlers) FilterByAvailabilityZone(_ context.Context, p workflow.Placem
 		return p, nil
 	}
 	if err := h.begin(step, p); err != nil {
-		return fail(p, workflow.StepReport{}, err)
+		return h.fail(step, p, workflow.StepReport{}, err)
 	}
 	localOnly := p.Scope.LocalZoneOnly
 	kept, rejected := placement.FilterByZone(*p.Source, p.Candidates, localOnly)
@@ -39,7 +39,7 @@ func (h *Handlers) FilterByAvailabilityZone(_ context.Context, p workflow.Placem
 	case other > 0:
 		note += fmt.Sprintf("; %d kept as cross-zone fallback, used only if no same-zone sensor passes", other)
 	}
-	return filtered(p, step, kept, rejected, note)
+	return h.filtered(p, step, kept, rejected, note)
 }
 
 // FilterBySecurityGroup keeps the sensors whose security groups admit VXLAN
@@ -54,7 +54,7 @@ func (h *Handlers) FilterBySecurityGroup(ctx context.Context, p workflow.Placeme
 		return p, nil
 	}
 	if err := h.begin(step, p); err != nil {
-		return fail(p, workflow.StepReport{}, err)
+		return h.fail(step, p, workflow.StepReport{}, err)
 	}
 	var groupIDs []string
 	for _, s := range p.Candidates {
@@ -69,14 +69,14 @@ func (h *Handlers) FilterBySecurityGroup(ctx context.Context, p workflow.Placeme
 			})
 		})
 		if err != nil {
-			return fail(p, workflow.StepReport{Step: step}, steperr.FromEC2("describing the sensors' security groups", err))
+			return h.fail(step, p, workflow.StepReport{Step: step}, steperr.FromEC2("describing the sensors' security groups", err))
 		}
 	}
 	prefixLists := map[string][]string{}
 	for _, id := range placement.PrefixListsReferenced(p.Candidates, groups) {
 		cidrs, err := ec2api.PrefixListCIDRsAsList(ctx, h.EC2, id)
 		if err != nil {
-			return fail(p, workflow.StepReport{Step: step}, steperr.FromEC2("getting the entries of prefix list "+id, err))
+			return h.fail(step, p, workflow.StepReport{Step: step}, steperr.FromEC2("getting the entries of prefix list "+id, err))
 		}
 		prefixLists[id] = cidrs
 	}
@@ -85,7 +85,7 @@ func (h *Handlers) FilterBySecurityGroup(ctx context.Context, p workflow.Placeme
 	if len(prefixLists) > 0 {
 		note += fmt.Sprintf(", %d prefix list(s)", len(prefixLists))
 	}
-	return filtered(p, step, kept, rejected, note+" checked)")
+	return h.filtered(p, step, kept, rejected, note+" checked)")
 }
 
 // FilterByNetworkACL keeps the sensors whose path from the source the
@@ -99,7 +99,7 @@ func (h *Handlers) FilterByNetworkACL(ctx context.Context, p workflow.Placement)
 		return p, nil
 	}
 	if err := h.begin(step, p); err != nil {
-		return fail(p, workflow.StepReport{}, err)
+		return h.fail(step, p, workflow.StepReport{}, err)
 	}
 	vpcIDs := []string{p.Source.VPCID}
 	for _, s := range p.Candidates {
@@ -114,7 +114,7 @@ func (h *Handlers) FilterByNetworkACL(ctx context.Context, p workflow.Placement)
 			})
 		})
 		if err != nil {
-			return fail(p, workflow.StepReport{Step: step}, steperr.FromEC2("describing the network ACLs", err))
+			return h.fail(step, p, workflow.StepReport{Step: step}, steperr.FromEC2("describing the network ACLs", err))
 		}
 	}
 	kept, rejected := placement.FilterByNetworkACL(*p.Source, p.Candidates, acls)
@@ -128,5 +128,5 @@ func (h *Handlers) FilterByNetworkACL(ctx context.Context, p workflow.Placement)
 	if sameSubnet > 0 {
 		note += fmt.Sprintf("; %d in the source's subnet cross no ACL", sameSubnet)
 	}
-	return filtered(p, step, kept, rejected, note+")")
+	return h.filtered(p, step, kept, rejected, note+")")
 }

@@ -40,12 +40,12 @@ func (h *Handlers) GatherCandidates(ctx context.Context, p workflow.Placement) (
 		return p, nil
 	}
 	if err := h.begin(step, p); err != nil {
-		return fail(p, workflow.StepReport{}, err)
+		return h.fail(step, p, workflow.StepReport{}, err)
 	}
 	scope := *p.Scope
 	all, err := h.describeTargets(ctx, scope)
 	if err != nil {
-		return fail(p, workflow.StepReport{Step: step}, steperr.FromEC2("describing traffic mirror targets", err))
+		return h.fail(step, p, workflow.StepReport{Step: step}, steperr.FromEC2("describing traffic mirror targets", err))
 	}
 	var targets []ec2types.TrafficMirrorTarget
 	var rejected []placement.Rejection
@@ -66,16 +66,16 @@ func (h *Handlers) GatherCandidates(ctx context.Context, p workflow.Placement) (
 		if len(rejected) == 0 {
 			err.Detail = "no traffic mirror target carries the sensor tag " + scope.SensorTag.Key + "=" + scope.SensorTag.Value
 		}
-		return fail(p, workflow.StepReport{Step: step, Rejected: rejected}, err)
+		return h.fail(step, p, workflow.StepReport{Step: step, Rejected: rejected}, err)
 	}
 
 	sensors, unresolved, _, err := h.resolveSensors(ctx, targets)
 	if err != nil {
-		return fail(p, workflow.StepReport{Step: step}, err)
+		return h.fail(step, p, workflow.StepReport{Step: step}, err)
 	}
 	rejected = append(rejected, unresolved...)
 	slices.SortStableFunc(rejected, func(a, b placement.Rejection) int { return strings.Compare(a.TargetID, b.TargetID) })
-	return filtered(p, step, sensors, rejected, gatherNote(scope, sensors))
+	return h.filtered(p, step, sensors, rejected, gatherNote(scope, sensors))
 }
 
 // resolveSensors describes what each target points at (interfaces and

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"time"
@@ -51,6 +52,13 @@ type Handlers struct {
 	// DryRun makes CreateSession ask EC2 whether it would create the session
 	// without creating it (mirrorctl plan --live).
 	DryRun bool
+	// Metrics receives the steps' metrics, one embedded metric format
+	// document per line (see metrics.go): os.Stdout in a Lambda, whose log
+	// capture sends each line to CloudWatch Logs. Nil or io.Discard writes
+	// none, as New leaves it, so that mirrorctl never prints metrics to a
+	// terminal. Handlers run concurrently need a writer whose Write is safe
+	// to call at once (os.Stdout is: one Write per document).
+	Metrics io.Writer
 
 	// configErr, when set, is why the Lambda could not be configured; every
 	// step returns it as InvalidConfiguration so the failure is routed and
@@ -58,7 +66,7 @@ type Handlers struct {
 	configErr error
 }
 
-// New returns handlers calling EC2 and ELBv2 with cfg.
+// New returns handlers calling EC2 and ELBv2 with cfg, writing no metrics.
 func New(ec2API ec2api.API, elbv2API elbv2api.API, cfg config.Config) *Handlers {
 	return &Handlers{EC2: ec2API, ELBv2: elbv2API, Config: cfg}
 }
@@ -66,11 +74,12 @@ func New(ec2API ec2api.API, elbv2API elbv2api.API, cfg config.Config) *Handlers 
 // NewFromEnv builds the handlers a Lambda runs: the configuration from the
 // environment the stack set, and an EC2 client with the SDK's standard
 // retryer. It never fails: a bad configuration is returned by every step as
-// *steperr.InvalidConfiguration.
+// *steperr.InvalidConfiguration. Its metrics go to stdout, even when it
+// could not be configured, so that the failures it causes are counted.
 func NewFromEnv(ctx context.Context) *Handlers {
 	cfg, err := config.FromEnv(os.Getenv)
 	if err != nil {
-		return &Handlers{configErr: err}
+		return &Handlers{configErr: err, Metrics: os.Stdout}
 	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryer(func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
@@ -79,9 +88,11 @@ func NewFromEnv(ctx context.Context) *Handlers {
 		})
 	}))
 	if err != nil {
-		return &Handlers{configErr: fmt.Errorf("loading the AWS SDK configuration: %w", err)}
+		return &Handlers{configErr: fmt.Errorf("loading the AWS SDK configuration: %w", err), Metrics: os.Stdout}
 	}
-	return New(ec2.NewFromConfig(awsCfg), elasticloadbalancingv2.NewFromConfig(awsCfg), cfg)
+	h := New(ec2.NewFromConfig(awsCfg), elasticloadbalancingv2.NewFromConfig(awsCfg), cfg)
+	h.Metrics = os.Stdout
+	return h
 }
 
 // ready returns the error every step fails with when the handlers are not usable.

@@ -32,26 +32,28 @@ func report(p workflow.Placement, r workflow.StepReport) workflow.Placement {
 
 // fail records a failed step in the payload and returns the step's error.
 // Lambda drops the payload of a failed invocation, but Run returns it so a
-// plan shows the failing step's rejections.
-func fail(p workflow.Placement, r workflow.StepReport, err error) (workflow.Placement, error) {
+// plan shows the failing step's rejections. A terminal error ends the
+// placement, and is counted as its failure at step (countFailure).
+func (h *Handlers) fail(step string, p workflow.Placement, r workflow.StepReport, err error) (workflow.Placement, error) {
 	if r.Step != "" {
 		p = report(p, r)
 	}
 	p.Outcome = workflow.OutcomeFailed
 	p.Reason = err.Error()
+	h.countFailure(step, p, err)
 	return p, err
 }
 
 // filtered finishes a filter step: the survivors become the candidates, or
 // none survived and the step fails naming every rejection.
-func filtered(p workflow.Placement, step string, kept []placement.Sensor, rejected []placement.Rejection, note string) (workflow.Placement, error) {
+func (h *Handlers) filtered(p workflow.Placement, step string, kept []placement.Sensor, rejected []placement.Rejection, note string) (workflow.Placement, error) {
 	r := workflow.StepReport{Step: step, Kept: targetIDs(kept), Rejected: rejected, Note: note}
 	if len(kept) == 0 {
 		err := &steperr.NoReachableSensor{Step: step, InstanceID: p.InstanceID, Rejected: rejected}
 		if len(rejected) == 0 {
 			err.Detail = "the payload held no candidate sensors"
 		}
-		return fail(p, r, err)
+		return h.fail(step, p, r, err)
 	}
 	p.Candidates = kept
 	return report(p, r), nil

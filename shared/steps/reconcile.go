@@ -62,6 +62,11 @@ func (h *Handlers) ListReconcileWork(ctx context.Context, in workflow.ReconcileI
 	if err != nil {
 		return out, steperr.FromEC2("describing traffic mirror targets", err)
 	}
+	if in.State.NextToken == "" && in.State.Totals.Pages == 0 && h.publishing() {
+		if err := h.recordSensorLoad(ctx, targets); err != nil {
+			return out, err
+		}
+	}
 	c, _, err := h.Coverage(ctx, instances, targets)
 	if err != nil {
 		return out, err
@@ -181,6 +186,9 @@ func (h *Handlers) TallyReconcile(_ context.Context, in workflow.TallyInput) (wo
 		default:
 			return st, &steperr.InvalidInput{Reason: fmt.Sprintf("the placement of %s ended with outcome %q, which is none of placed, failed, skipped", r.InstanceID, r.Outcome)}
 		}
+	}
+	if st.NextToken == "" {
+		h.recordReconcile(*t)
 	}
 	return st, nil
 }

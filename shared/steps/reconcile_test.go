@@ -11,16 +11,19 @@ import (
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
 
-// TestReconcileStepsCallOnlyTheirDeclaredActions runs a page of the
-// Reconcile on the example account, with a stale session to delete, and
-// checks each step calls only what its IAM role grants, each Describe once
-// for the page.
+// TestReconcileStepsCallOnlyTheirDeclaredActions runs the first page of
+// the Reconcile on the example account, with a stale session to delete and
+// a tagged Network Load Balancer sensor, writing metrics as the Lambda does,
+// and checks each step calls only what its IAM role grants (EC2Actions and
+// ELBv2Actions), each Describe once for what it reads.
 func TestReconcileStepsCallOnlyTheirDeclaredActions(t *testing.T) {
 	acct, cfg := loadScenario(t)
 	acct.AddTrafficMirrorSessions(mirrorflowSession("tms-0aaaaaaaaaaaaaaaa", app1ENI, "tmt-0123456789abcdef0"))
 	tagApp0(acct, "mirrorflow:exclude", "true")
 	acct.AddTrafficMirrorSessions(mirrorflowSession("tms-0bbbbbbbbbbbbbbbb", app0ENI, sensor3))
+	acct.Put(taggedNLB(cfg))
 	h := New(acct.Client, acct.ELBv2, cfg)
+	log := capture(h)
 	ctx := context.Background()
 	start := time.Date(2026, 11, 30, 17, 53, 0, 123e6, time.UTC).Format(time.RFC3339Nano)
 
@@ -38,15 +41,19 @@ func TestReconcileStepsCallOnlyTheirDeclaredActions(t *testing.T) {
 	calls := map[string]map[string]int{workflow.StepListReconcileWork: listed, workflow.StepDeleteStaleSessions: acct.Calls()}
 	want := map[string]map[string]int{
 		// DescribeNetworkInterfaces tells whether the sessions' targets
-		// still point at something.
+		// still point at something. The first page also reads the sensors'
+		// load for the metrics: every session of the account (a second
+		// DescribeTrafficMirrorSessions), and the sensors resolved as
+		// GatherCandidates does (a second DescribeNetworkInterfaces, and the
+		// load balancer with its listeners).
 		workflow.StepListReconcileWork: {"DescribeInstances": 1, "DescribeTrafficMirrorTargets": 1, "DescribeSubnets": 1,
-			"DescribeTrafficMirrorSessions": 1, "DescribeNetworkInterfaces": 1},
+			"DescribeTrafficMirrorSessions": 2, "DescribeNetworkInterfaces": 2, "DescribeLoadBalancers": 1, "DescribeListeners": 1},
 		workflow.StepDeleteStaleSessions: {"DescribeTrafficMirrorSessions": 1, "DeleteTrafficMirrorSession": 2},
 	}
 	for _, s := range workflow.ReconcileSteps[:2] {
 		for action := range calls[s.Name] {
-			if !slices.Contains(s.EC2Actions, action) {
-				t.Errorf("%s called %s, which its IAM role does not grant (EC2Actions %v)", s.Name, action, s.EC2Actions)
+			if !slices.Contains(s.EC2Actions, action) && !slices.Contains(s.ELBv2Actions, action) {
+				t.Errorf("%s called %s, which its IAM role does not grant (EC2Actions %v, ELBv2Actions %v)", s.Name, action, s.EC2Actions, s.ELBv2Actions)
 			}
 		}
 		if diff := cmp.Diff(want[s.Name], calls[s.Name]); diff != "" {
@@ -66,6 +73,9 @@ func TestReconcileStepsCallOnlyTheirDeclaredActions(t *testing.T) {
 		if want := "reconcile-" + p.InstanceID + "-20261130T175300-123Z"; p.Name != want || p.Input.Trigger != workflow.TriggerReconcile {
 			t.Errorf("placement %+v, want named %s with trigger reconcile", p, want)
 		}
+	}
+	if zones := sensorMetrics(log.data(t)); len(zones) != 3 {
+		t.Errorf("sensor metrics for %d zones, want the 3 of the example account's interface sensors: %v", len(zones), zones)
 	}
 	again, err := h.DeleteStaleSessions(ctx, workflow.DeleteInput{Sessions: page.Delete})
 	if err != nil || len(again.Deleted) != 0 || len(again.Gone) != 2 {

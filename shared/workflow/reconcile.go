@@ -12,14 +12,14 @@ const (
 // tasks/ and a function of its own whose role grants only its actions.
 var ReconcileSteps = []Step{
 	{StepListReconcileWork, "listreconcilework",
-		"Lists one page of running instances and judges their coverage: the instances to place again and the stale sessions to delete.",
+		"Lists one page of running instances and judges their coverage: the instances to place again and the stale sessions to delete. On the first page, writes the sensors' load by zone.",
 		[]string{"DescribeInstances", "DescribeSubnets", "DescribeTrafficMirrorSessions", "DescribeTrafficMirrorTargets", "DescribeNetworkInterfaces", "DescribeVpcEndpoints"},
-		[]string{"DescribeLoadBalancers"}},
+		[]string{"DescribeLoadBalancers", "DescribeListeners"}},
 	{StepDeleteStaleSessions, "deletestalesessions",
 		"Deletes the stale mirrorflow sessions of interfaces no placement will touch (skipped, mirrored elsewhere, or not a source).",
 		[]string{"DescribeTrafficMirrorSessions", "DeleteTrafficMirrorSession"}, nil},
 	{StepTallyReconcile, "tallyreconcile",
-		"Adds one page's placements to the Reconcile's running totals.",
+		"Adds one page's placements to the Reconcile's running totals; after the last page, writes the coverage and what the Reconcile did.",
 		nil, nil},
 }
 
