@@ -36,7 +36,7 @@ $(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package.json $(NODE_DIR
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 
 .PHONY: node
-node: $(NODE_DIR)/node_modules/.package-lock.json ## Install the pinned npm tools (CDK CLI, asl-validator, aws-local-stepfunctions)
+node: $(NODE_DIR)/node_modules/.package-lock.json ## Install the pinned npm tools (CDK CLI, asl-validator, aws-local-stepfunctions, cdk-validator-cfnguard)
 
 # The offline tests run the template and host bootstraps built here instead of building their own.
 OFFLINE_ENV := MIRRORFLOW_TEMPLATE=$(CURDIR)/cdk.out/Mirrorflow.template.json MIRRORFLOW_BOOTSTRAPS=$(CURDIR)/$(LOCAL_DIR)

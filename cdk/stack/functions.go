@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/mirrorflow/mirrorflow/shared/config"
@@ -26,10 +25,7 @@ const FunctionMemoryMB = 256
 // log group, so each step's permissions and logs are its own.
 func (s *Stack) functions() {
 	for _, step := range workflow.Functions() {
-		logs := awslogs.NewLogGroup(s.Stack, jsii.String(step.Name+"Logs"), &awslogs.LogGroupProps{
-			Retention:     s.props.LogRetention,
-			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-		})
+		logs := s.logGroup(step.Name+"Logs", "")
 		role := awsiam.NewRole(s.Stack, jsii.String(step.Name+"Role"), &awsiam.RoleProps{
 			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 			Description: jsii.String("Runs mirrorflow's " + step.Name + " step: its AWS API calls and its logs, nothing else."),

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsschedulertargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
@@ -152,11 +151,7 @@ func (s *Stack) reconcile() error {
 	if err != nil {
 		return err
 	}
-	logs := awslogs.NewLogGroup(s.Stack, jsii.String("ReconcileLogs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + *s.StackName() + "-reconcile"),
-		Retention:     s.props.LogRetention,
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-	})
+	logs := s.logGroup("ReconcileLogs", "/aws/vendedlogs/states/"+*s.StackName()+"-reconcile")
 	fns := map[string]awslambda.IFunction{}
 	for _, step := range workflow.ReconcileSteps {
 		fns[step.Name] = s.Functions[step.Name]

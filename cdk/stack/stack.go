@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -59,8 +60,9 @@ type Props struct {
 	// AssetRoot holds <step.Dir>/bootstrap for every step; DefaultAssetRoot
 	// when empty. Tests point it at a directory of empty files.
 	AssetRoot string
-	// LogRetention is how long the Lambdas' and the state machine's logs are
-	// kept; one month when zero.
+	// LogRetention is how long the Lambdas' and the state machines' logs are
+	// kept; one year when zero, the least Control Tower's CT.CLOUDWATCH.PR.2
+	// accepts.
 	LogRetention awslogs.RetentionDays
 	// ReservedConcurrency is every step function's reserved concurrency;
 	// DefaultReservedConcurrency when zero.
@@ -80,6 +82,8 @@ type Stack struct {
 	Functions map[string]awslambda.Function
 	Roles     map[string]awsiam.Role
 	LogGroups map[string]awslogs.LogGroup
+	// LogsKey encrypts every log group of the stack.
+	LogsKey awskms.Key
 
 	DeadLetterQueue awssqs.Queue
 	StateMachine    awsstepfunctions.StateMachine
@@ -116,7 +120,7 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 		props.AssetRoot = DefaultAssetRoot
 	}
 	if props.LogRetention == "" {
-		props.LogRetention = awslogs.RetentionDays_ONE_MONTH
+		props.LogRetention = awslogs.RetentionDays_ONE_YEAR
 	}
 	if props.ReservedConcurrency == 0 {
 		props.ReservedConcurrency = DefaultReservedConcurrency

@@ -5,7 +5,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 
@@ -34,11 +33,7 @@ func (s *Stack) deadLetterQueue() {
 // every execution (with its data) to a vended-logs group, whose name prefix
 // keeps CloudWatch Logs' resource policy from growing with each deployment.
 func (s *Stack) stateMachine() error {
-	logs := awslogs.NewLogGroup(s.Stack, jsii.String("StateMachineLogs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + *s.StackName() + "-placement"),
-		Retention:     s.props.LogRetention,
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-	})
+	logs := s.logGroup("StateMachineLogs", "/aws/vendedlogs/states/"+*s.StackName()+"-placement")
 	fns := make(map[string]awslambda.IFunction, len(workflow.Steps))
 	for _, step := range workflow.Steps {
 		fns[step.Name] = s.Functions[step.Name]

@@ -78,7 +78,12 @@ func (e *NoReachableSensor) Error() string {
 	}
 	if len(e.Rejected) > 0 {
 		msg += fmt.Sprintf(" rejected the last %d candidate(s)", len(e.Rejected))
-		for i, r := range e.Rejected {
+		listed := e.Rejected
+		if len(listed) > MaxListedRejections {
+			listed = listed[:MaxListedRejections]
+			msg += fmt.Sprintf(", the first %d listed", len(listed))
+		}
+		for i, r := range listed {
 			sep := "; "
 			if i == 0 {
 				sep = ": "
@@ -88,6 +93,16 @@ func (e *NoReachableSensor) Error() string {
 	}
 	return msg
 }
+
+// MaxListedRejections bounds the rejections NoReachableSensor's message
+// lists; it counts them all. A step that rejects thousands of sensors would
+// otherwise write a message of hundreds of KiB, which the Catch puts in the
+// payload beside the placement and the state machine copies into the
+// dead-letter message: past Step Functions' 256 KiB the execution fails with
+// States.DataLimitExceeded, which no Catch handles, and the dead letter is
+// lost. Fifty reasons of a few hundred bytes stay far inside Lambda's
+// 32,768-character error cause, too.
+const MaxListedRejections = 50
 
 var _ error = (*NoReachableSensor)(nil)
 

@@ -21,6 +21,11 @@ import (
 // VXLAN from the scenario's VPC; so every step that filters on the
 // candidates' ids gets n values or more. It returns the targets' ids.
 func addSensors(f *ec2account.Account, sensorTag config.Tag, n int) []string {
+	return addSensorsIn(f, sensorTag, n, "us-east-1a")
+}
+
+// addSensorsIn is addSensors with the sensors in zone.
+func addSensorsIn(f *ec2account.Account, sensorTag config.Tag, n int, zone string) []string {
 	var ids []string
 	add := &snapshot.Snapshot{}
 	for i := range n {
@@ -36,14 +41,14 @@ func addSensors(f *ec2account.Account, sensorTag config.Tag, n int) []string {
 		})
 		add.NetworkInterfaces = append(add.NetworkInterfaces, ec2types.NetworkInterface{
 			NetworkInterfaceId: aws.String(eni), SubnetId: aws.String(id("subnet")), VpcId: aws.String(vpcID),
-			AvailabilityZone: aws.String("us-east-1a"), PrivateIpAddress: aws.String(ip),
+			AvailabilityZone: aws.String(zone), PrivateIpAddress: aws.String(ip),
 			PrivateIpAddresses: []ec2types.NetworkInterfacePrivateIpAddress{{Primary: aws.Bool(true), PrivateIpAddress: aws.String(ip)}},
 			Groups:             []ec2types.GroupIdentifier{{GroupId: aws.String(group)}},
 			Attachment:         &ec2types.NetworkInterfaceAttachment{InstanceId: aws.String(instance), DeviceIndex: aws.Int32(0)},
 			Status:             ec2types.NetworkInterfaceStatusInUse,
 		})
 		add.Reservations = append(add.Reservations, ec2types.Reservation{ReservationId: aws.String(id("r")),
-			Instances: []ec2types.Instance{runningInstance(instance, eni, "us-east-1a", ip)}})
+			Instances: []ec2types.Instance{runningInstance(instance, eni, zone, ip)}})
 		add.SecurityGroups = append(add.SecurityGroups, ec2types.SecurityGroup{
 			GroupId: aws.String(group), GroupName: aws.String("sensor-" + group), VpcId: aws.String(vpcID),
 			IpPermissions: []ec2types.IpPermission{{

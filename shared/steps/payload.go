@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/mirrorflow/mirrorflow/shared/placement"
@@ -48,6 +49,12 @@ func (h *Handlers) fail(step string, p workflow.Placement, r workflow.StepReport
 // none survived and the step fails naming every rejection.
 func (h *Handlers) filtered(p workflow.Placement, step string, kept []placement.Sensor, rejected []placement.Rejection, note string) (workflow.Placement, error) {
 	r := workflow.StepReport{Step: step, Kept: targetIDs(kept), Rejected: rejected, Note: note}
+	if len(rejected) > steperr.MaxListedRejections {
+		// The payload carries the first ones only, as the error does: the
+		// rest would take it past Step Functions' 256 KiB.
+		r.Rejected = rejected[:steperr.MaxListedRejections]
+		r.Note += fmt.Sprintf("; %d rejection(s) not listed", len(rejected)-steperr.MaxListedRejections)
+	}
 	if len(kept) == 0 {
 		err := &steperr.NoReachableSensor{Step: step, InstanceID: p.InstanceID, Rejected: rejected}
 		if len(rejected) == 0 {

@@ -36,8 +36,10 @@ func ParseCause(cause string) (c LambdaCause, ok bool) {
 }
 
 // rejectedList finds where NoReachableSensor's message starts its list of
-// rejections ("... rejected the last 2 candidate(s): tmt-...: reason; ...").
-var rejectedList = regexp.MustCompile(`rejected the last \d+ candidate\(s\): `)
+// rejections ("... rejected the last 2 candidate(s): tmt-...: reason; ...",
+// or "... rejected the last 900 candidate(s), the first 50 listed: ..." when
+// there were more than steperr.MaxListedRejections).
+var rejectedList = regexp.MustCompile(`rejected the last \d+ candidate\(s\)(?:, the first \d+ listed)?: `)
 
 // rejectionStart finds each "tmt-<id>: " that opens one rejection. Target
 // ids have a fixed shape, so a "; " inside a reason does not split it.
