@@ -31,10 +31,11 @@ type NotificationOptions struct {
 	// Emails are subscribed to the stack's own topic. Each address gets a
 	// confirmation mail from SNS and receives nothing until it confirms.
 	Emails []string `json:"Emails"`
-	// TopicArn, when given, is an existing standard SNS topic the alarms
-	// send to instead; the stack then creates no topic, and Emails must be
-	// empty: that topic's subscriptions are its owner's business.
-	TopicArn string `json:"TopicArn"`
+	// TopicARN (cdk.json "TopicArn"), when given, is an existing standard
+	// SNS topic the alarms send to instead; the stack then creates no
+	// topic, and Emails must be empty: that topic's subscriptions are its
+	// owner's business.
+	TopicARN string `json:"TopicArn"`
 }
 
 // topicARN is an SNS standard topic's ARN: partition, Region, 12-digit
@@ -45,15 +46,15 @@ var topicARN = regexp.MustCompile(`^arn:aws(-[a-z]+)*:sns:[a-z]{2}(-[a-z]+)+-[0-
 
 // Validate checks the options at synth, naming what is wrong.
 func (o NotificationOptions) Validate() error {
-	if o.TopicArn != "" {
-		if strings.HasSuffix(o.TopicArn, ".fifo") {
-			return fmt.Errorf("%s.TopicArn %q is a FIFO topic: CloudWatch alarms can only send to a standard topic", NotificationsContextKey, o.TopicArn)
+	if o.TopicARN != "" {
+		if strings.HasSuffix(o.TopicARN, ".fifo") {
+			return fmt.Errorf("%s.TopicArn %q is a FIFO topic: CloudWatch alarms can only send to a standard topic", NotificationsContextKey, o.TopicARN)
 		}
-		if !topicARN.MatchString(o.TopicArn) {
-			return fmt.Errorf("%s.TopicArn %q is not an SNS topic ARN: want arn:aws:sns:<region>:<12-digit account>:<name>", NotificationsContextKey, o.TopicArn)
+		if !topicARN.MatchString(o.TopicARN) {
+			return fmt.Errorf("%s.TopicArn %q is not an SNS topic ARN: want arn:aws:sns:<region>:<12-digit account>:<name>", NotificationsContextKey, o.TopicARN)
 		}
 		if len(o.Emails) > 0 {
-			return fmt.Errorf("%s: give Emails or TopicArn, not both: the stack subscribes Emails to a topic it creates, and leaves the subscriptions of an existing topic (%s) to its owner", NotificationsContextKey, o.TopicArn)
+			return fmt.Errorf("%s: give Emails or TopicArn, not both: the stack subscribes Emails to a topic it creates, and leaves the subscriptions of an existing topic (%s) to its owner", NotificationsContextKey, o.TopicARN)
 		}
 	}
 	seen := map[string]int{}
@@ -124,8 +125,8 @@ func decodeContext(node constructs.Node, key string, v any, want string) error {
 // rotation, which the key has.
 func (s *Stack) notifications() {
 	o := s.props.Notifications
-	if o.TopicArn != "" {
-		s.AlarmTopic = awssns.Topic_FromTopicArn(s.Stack, jsii.String("AlarmTopic"), jsii.String(o.TopicArn))
+	if o.TopicARN != "" {
+		s.AlarmTopic = awssns.Topic_FromTopicArn(s.Stack, jsii.String("AlarmTopic"), jsii.String(o.TopicARN))
 		s.outputTopic()
 		return
 	}

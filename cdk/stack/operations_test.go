@@ -27,7 +27,7 @@ var notifiedOptions = struct {
 	notifications stack.NotificationOptions
 	alarms        stack.AlarmOptions
 }{
-	notifications: stack.NotificationOptions{TopicArn: existingTopic},
+	notifications: stack.NotificationOptions{TopicARN: existingTopic},
 	alarms:        stack.AlarmOptions{MinCoverage: 0.99, MinSensorHeadroom: 20},
 }
 
@@ -42,9 +42,9 @@ func TestNotificationsFromContext(t *testing.T) {
 		{name: "a cdk.json object of addresses", context: map[string]any{"Emails": []any{"oncall@example.com", "net-team@corp.example.org"}},
 			want: stack.NotificationOptions{Emails: []string{"oncall@example.com", "net-team@corp.example.org"}}},
 		{name: "a -c string with an existing topic", context: `{"TopicArn":"arn:aws:sns:eu-west-1:123456789012:pager_duty-1"}`,
-			want: stack.NotificationOptions{TopicArn: "arn:aws:sns:eu-west-1:123456789012:pager_duty-1"}},
+			want: stack.NotificationOptions{TopicARN: "arn:aws:sns:eu-west-1:123456789012:pager_duty-1"}},
 		{name: "a topic in another partition", context: map[string]any{"TopicArn": "arn:aws-us-gov:sns:us-gov-west-1:123456789012:oncall"},
-			want: stack.NotificationOptions{TopicArn: "arn:aws-us-gov:sns:us-gov-west-1:123456789012:oncall"}},
+			want: stack.NotificationOptions{TopicARN: "arn:aws-us-gov:sns:us-gov-west-1:123456789012:oncall"}},
 		{name: "an address without a domain is named", context: map[string]any{"Emails": []any{"oncall@example.com", "oncall"}}, wantErr: `Emails[1] "oncall"`},
 		{name: "an address with a display name is refused: SNS wants the bare address", context: map[string]any{"Emails": []any{"On Call <oncall@example.com>"}}, wantErr: `Emails[0] "On Call <oncall@example.com>"`},
 		{name: "a domain without a dot is a typo", context: map[string]any{"Emails": []any{"oncall@example"}}, wantErr: `"oncall@example" is not an email address`},
