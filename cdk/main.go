@@ -40,6 +40,14 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	notifications, err := stack.NotificationsFromContext(app.Node())
+	if err != nil {
+		return err
+	}
+	alarms, err := stack.AlarmsFromContext(app.Node())
+	if err != nil {
+		return err
+	}
 	if _, err := stack.New(app, stack.Name, stack.Props{
 		StackProps: awscdk.StackProps{
 			Description: jsii.String("mirrorflow: places a VPC Traffic Mirroring session for every EC2 instance that starts running."),
@@ -48,6 +56,8 @@ func run() error {
 		AssetRoot:           assets,
 		ReservedConcurrency: concurrency,
 		Reconcile:           reconcile,
+		Notifications:       notifications,
+		Alarms:              alarms,
 	}); err != nil {
 		return err
 	}

@@ -2,8 +2,8 @@
 // Lambdas with a role each, the placement state machine, the EventBridge rules
 // that start it (an instance starts running; with Interfaces all, an
 // interface is attached; with GuardDuty enabled, a finding names an
-// instance), the dead-letter queue, and the alarms that say a placement
-// failed.
+// instance), the dead-letter queue, the alarms that say a placement failed
+// or the sensors are filling up, the topic they send to, and the dashboard.
 //
 // Each concern is one method of Stack, so a reader finds the IAM policy of
 // a step in permissions and nothing else there.
@@ -16,11 +16,13 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/customresources"
@@ -70,6 +72,12 @@ type Props struct {
 	// Reconcile says when the Reconcile runs and how many placements it
 	// runs at once; its zero value is the defaults.
 	Reconcile ReconcileOptions
+	// Notifications say where the alarms send; the zero value is a topic of
+	// the stack's own with no subscriptions.
+	Notifications NotificationOptions
+	// Alarms are the thresholds of the coverage and headroom alarms; the
+	// zero value is the defaults.
+	Alarms AlarmOptions
 }
 
 // Stack is the synthesized mirrorflow stack and the constructs tests and
@@ -100,6 +108,13 @@ type Stack struct {
 	// FindingRule starts one when a GuardDuty finding names an instance;
 	// nil unless GuardDuty is enabled.
 	FindingRule awsevents.Rule
+	// AlarmTopic is where every alarm sends on ALARM and on OK: the stack's
+	// own encrypted topic, or the configured existing one.
+	AlarmTopic awssns.ITopic
+	// Alarms are every alarm of the stack.
+	Alarms []awscloudwatch.Alarm
+	// Dashboard is what an on-call engineer opens first.
+	Dashboard awscloudwatch.Dashboard
 }
 
 // New builds the stack. It checks the configuration and that every step's
@@ -114,6 +129,13 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 	}
 	props.Reconcile = props.Reconcile.WithDefaults()
 	if err := props.Reconcile.Validate(); err != nil {
+		return nil, fmt.Errorf("building stack %s: %w", id, err)
+	}
+	if err := props.Notifications.Validate(); err != nil {
+		return nil, fmt.Errorf("building stack %s: %w", id, err)
+	}
+	props.Alarms = props.Alarms.WithDefaults()
+	if err := props.Alarms.Validate(); err != nil {
 		return nil, fmt.Errorf("building stack %s: %w", id, err)
 	}
 	if props.AssetRoot == "" {
@@ -150,7 +172,9 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 		return nil, fmt.Errorf("building stack %s: %w", id, err)
 	}
 	s.trigger()
+	s.notifications()
 	s.alarms()
+	s.dashboard()
 	s.outputs()
 	s.suppressions()
 	return s, nil

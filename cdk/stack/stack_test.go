@@ -91,6 +91,9 @@ var (
 	ruled synthesized
 	// owned is the stack built from ownConfig.
 	owned synthesized
+	// notified is built from testConfig with an existing alarm topic and
+	// thresholds of its own (notifiedOptions).
+	notified synthesized
 )
 
 type synthesized struct {
@@ -124,10 +127,17 @@ func setUp(m *testing.M) (int, error) {
 	if targeted, err = synth(targetsConfig, false); err != nil {
 		return 0, err
 	}
-	if ruled, err = synth(rulesConfig, true); err != nil {
+	if ruled, err = synth(rulesConfig, true, func(p *stack.Props) {
+		p.Notifications.Emails = []string{"oncall@example.com"}
+	}); err != nil {
 		return 0, err
 	}
 	if owned, err = synth(ownConfig, false); err != nil {
+		return 0, err
+	}
+	if notified, err = synth(testConfig, false, func(p *stack.Props) {
+		p.Notifications, p.Alarms = notifiedOptions.notifications, notifiedOptions.alarms
+	}); err != nil {
 		return 0, err
 	}
 	return m.Run(), nil
@@ -152,12 +162,18 @@ func emptyAssets() (string, error) {
 	return root, nil
 }
 
-func synth(cfg config.Config, nag bool) (synthesized, error) {
+// synth builds the stack from cfg, with AwsSolutionsChecks when nag, and
+// with each of with applied to its props.
+func synth(cfg config.Config, nag bool, with ...func(*stack.Props)) (synthesized, error) {
 	app := awscdk.NewApp(nil)
 	if nag {
 		awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	}
-	s, err := stack.New(app, stack.Name, stack.Props{Config: cfg, AssetRoot: assetRoot})
+	props := stack.Props{Config: cfg, AssetRoot: assetRoot}
+	for _, w := range with {
+		w(&props)
+	}
+	s, err := stack.New(app, stack.Name, props)
 	if err != nil {
 		return synthesized{}, err
 	}
@@ -181,7 +197,11 @@ func TestStackHasOneOfEachPieceAndAFunctionPerStep(t *testing.T) {
 		"AWS::Scheduler::Schedule":         1,
 		"AWS::Events::Rule":                1,
 		"AWS::SQS::Queue":                  1,
-		"AWS::CloudWatch::Alarm":           2,
+		// Queue, executions, Reconcile, coverage, headroom; two for the rule.
+		"AWS::CloudWatch::Alarm":     7,
+		"AWS::SNS::Topic":            1,
+		"AWS::KMS::Key":              1,
+		"AWS::CloudWatch::Dashboard": 1,
 	} {
 		countIs(t, tagged.assertions, jsii.String(typ), jsii.Number(n))
 	}
