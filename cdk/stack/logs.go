@@ -37,12 +37,7 @@ func (s *Stack) logsKey() awskms.Key {
 	if s.LogsKey != nil {
 		return s.LogsKey
 	}
-	key := awskms.NewKey(s.Stack, jsii.String("LogsKey"), &awskms.KeyProps{
-		Description:       jsii.String("Encrypts mirrorflow's log groups: the step functions' and the state machines' execution logs."),
-		EnableKeyRotation: jsii.Bool(true),
-		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
-		PendingWindow:     awscdk.Duration_Days(jsii.Number(7)),
-	})
+	key := s.newKey("LogsKey", "Encrypts mirrorflow's log groups: the step functions' and the state machines' execution logs.")
 	logGroups := awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"), nil)
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("CloudWatchLogsUseForThisAccountsLogGroups"),
@@ -53,8 +48,21 @@ func (s *Stack) logsKey() awskms.Key {
 			"ArnLike": map[string]interface{}{"kms:EncryptionContext:aws:logs:arn": logGroups},
 		},
 	}), jsii.Bool(false))
-	// No one may grant the key's use to another principal; only an AWS
-	// service may, for a resource of its own (Control Tower's CT.KMS.PR.3).
+	s.LogsKey = key
+	return key
+}
+
+// newKey is a customer managed key of the stack, rotated yearly, that no
+// one may grant the use of to another principal; only an AWS service may,
+// for a resource of its own (Control Tower's CT.KMS.PR.3). The caller adds
+// who may use it.
+func (s *Stack) newKey(id, description string) awskms.Key {
+	key := awskms.NewKey(s.Stack, jsii.String(id), &awskms.KeyProps{
+		Description:       jsii.String(description),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
+		PendingWindow:     awscdk.Duration_Days(jsii.Number(7)),
+	})
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("GrantsOnlyForAWSServices"),
 		Effect:     awsiam.Effect_DENY,
@@ -65,6 +73,5 @@ func (s *Stack) logsKey() awskms.Key {
 			"BoolIfExists": map[string]interface{}{"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"},
 		},
 	}), jsii.Bool(false))
-	s.LogsKey = key
 	return key
 }

@@ -200,7 +200,7 @@ func TestStackHasOneOfEachPieceAndAFunctionPerStep(t *testing.T) {
 		// Queue, executions, Reconcile, coverage, headroom; two for the rule.
 		"AWS::CloudWatch::Alarm":     7,
 		"AWS::SNS::Topic":            1,
-		"AWS::KMS::Key":              1,
+		"AWS::KMS::Key":              2, // the log groups' and the alarm topic's
 		"AWS::CloudWatch::Dashboard": 1,
 	} {
 		countIs(t, tagged.assertions, jsii.String(typ), jsii.Number(n))
