@@ -75,8 +75,25 @@ func (h *Handlers) GatherCandidates(ctx context.Context, p workflow.Placement) (
 	}
 	rejected = append(rejected, unresolved...)
 	slices.SortStableFunc(rejected, func(a, b placement.Rejection) int { return strings.Compare(a.TargetID, b.TargetID) })
+	if len(sensors) > MaxCandidates {
+		err := &steperr.InvalidConfiguration{Err: fmt.Errorf(
+			"%d candidate sensors%s, more than the %d a placement can carry within Step Functions' 256 KiB payload; "+
+				"give this rule a narrower SensorTag or TargetIds (a rule per zone or per VPC, say)", len(sensors), ruleOf(scope), MaxCandidates)}
+		return h.fail(step, p, workflow.StepReport{Step: step, Note: err.Error()}, err)
+	}
 	return h.filtered(p, step, sensors, rejected, gatherNote(scope, sensors))
 }
+
+// MaxCandidates is the most candidate sensors one placement carries. Each
+// costs about 530 bytes of payload by PickLeastLoaded (its resolved sensor,
+// and its id in every step's report; TestPlacementPayloadFitsStepFunctionsQuota
+// measures it), and a state's input or output may not exceed 256 KiB (Step
+// Functions service quotas): past it the execution fails with
+// States.DataLimitExceeded, which no Catch can route to the dead-letter
+// queue. 400 candidates take about 213 KB, leaving room for the rest of the
+// payload; a rule with more fails at GatherCandidates with a message that
+// says how to narrow it, and lands in the dead-letter queue with it.
+const MaxCandidates = 400
 
 // resolveSensors describes what each target points at (interfaces and
 // their instances, Network Load Balancers and their listeners, Gateway

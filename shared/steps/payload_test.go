@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -31,13 +32,14 @@ const lambdaInvokeOverhead = 1024
 // It logs the bytes each candidate costs, from which the fleet that fits
 // follows.
 //
-// Known gap (issue 11 item 6): each candidate costs about 450 bytes in
-// Candidates plus its id in every step's report, so a placement fits only up
-// to about 500 candidate sensors, while an account may tag up to 10,000
-// traffic mirror targets (Traffic Mirroring quotas). Thousands of candidates
-// need the candidates kept out of the payload.
+// Each candidate costs about 450 bytes in Candidates plus its id in every
+// step's report, so a placement fits up to about 490 candidate sensors; an
+// account may tag up to 10,000 traffic mirror targets (Traffic Mirroring
+// quotas), so GatherCandidates refuses more than MaxCandidates with a named
+// error (TestTooManyCandidatesFailAtGatherCandidates). The test runs at
+// MaxCandidates, the scenario's own 4 sensors included.
 func TestPlacementPayloadFitsStepFunctionsQuota(t *testing.T) {
-	const sensors = 400
+	const sensors = MaxCandidates - 4
 	tests := []struct {
 		name string
 		// far puts the sensors in another zone with LocalZoneOnly, so the
@@ -127,4 +129,27 @@ func TestNoReachableSensorMessageIsBounded(t *testing.T) {
 		t.Errorf("trace recovers %d rejections from the message, want the first %d as listed", len(got), steperr.MaxListedRejections)
 	}
 	t.Logf("10,000 rejections: a %d-byte message", len(msg))
+}
+
+// TestTooManyCandidatesFailAtGatherCandidates: thousands of candidate
+// sensors would overflow the payload, and an execution whose state exceeds
+// it fails with States.DataLimitExceeded, which skips the dead-letter path.
+// GatherCandidates refuses them instead, with a terminal error that says how
+// to narrow the rule, which the state machine sends to the dead-letter queue.
+func TestTooManyCandidatesFailAtGatherCandidates(t *testing.T) {
+	acct, cfg := loadScenario(t)
+	addSensorsIn(acct, cfg.SensorTag, 2000, "us-east-1a")
+	h := New(acct.Client, acct.ELBv2, cfg)
+	p := primaryOf(t, h, app0)
+	got, err := h.GatherCandidates(context.Background(), p)
+	var invalid *steperr.InvalidConfiguration
+	if !errors.As(err, &invalid) || !strings.Contains(err.Error(), "2004 candidate sensors") || !strings.Contains(err.Error(), "narrower SensorTag or TargetIds") {
+		t.Fatalf("error %v, want InvalidConfiguration naming the 2004 candidates and how to narrow the rule", err)
+	}
+	if got.Outcome != workflow.OutcomeFailed || len(got.Candidates) != 0 {
+		t.Errorf("payload outcome %q with %d candidates, want failed and none carried", got.Outcome, len(got.Candidates))
+	}
+	if b, _ := json.Marshal(got); len(b) > maxPayload/8 {
+		t.Errorf("the failed payload is %d bytes; the refusal should carry almost nothing", len(b))
+	}
 }
