@@ -32,12 +32,7 @@ var notifiedOptions = struct {
 }
 
 func TestNotificationsFromContext(t *testing.T) {
-	tests := []struct {
-		name    string
-		context any
-		want    stack.NotificationOptions
-		wantErr string
-	}{
+	tests := []contextCase[stack.NotificationOptions]{
 		{name: "unset is the stack's topic with no subscriptions"},
 		{name: "a cdk.json object of addresses", context: map[string]any{"Emails": []any{"oncall@example.com", "net-team@corp.example.org"}},
 			want: stack.NotificationOptions{Emails: []string{"oncall@example.com", "net-team@corp.example.org"}}},
@@ -55,36 +50,11 @@ func TestNotificationsFromContext(t *testing.T) {
 		{name: "addresses and a topic together are refused", context: map[string]any{"Emails": []any{"oncall@example.com"}, "TopicArn": existingTopic}, wantErr: "Emails or TopicArn, not both"},
 		{name: "a misspelt key is refused", context: map[string]any{"Email": []any{"oncall@example.com"}}, wantErr: `unknown field "Email"`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx := map[string]any{}
-			if tt.context != nil {
-				ctx[stack.NotificationsContextKey] = tt.context
-			}
-			got, err := stack.NotificationsFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &ctx}).Node())
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), stack.NotificationsContextKey) {
-					t.Errorf("error = %v, want one naming %s and containing %q", err, stack.NotificationsContextKey, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("options (-want +got):\n%s", diff)
-			}
-		})
-	}
+	checkFromContext(t, stack.NotificationsContextKey, stack.NotificationsFromContext, tests)
 }
 
 func TestAlarmsFromContext(t *testing.T) {
-	tests := []struct {
-		name    string
-		context any
-		want    stack.AlarmOptions
-		wantErr string
-	}{
+	tests := []contextCase[stack.AlarmOptions]{
 		{name: "unset is 95% coverage and 5 free slots", want: stack.AlarmOptions{MinCoverage: 0.95, MinSensorHeadroom: 5}},
 		{name: "a cdk.json object", context: map[string]any{"MinCoverage": 1, "MinSensorHeadroom": 12}, want: stack.AlarmOptions{MinCoverage: 1, MinSensorHeadroom: 12}},
 		{name: "a -c string sets one and keeps the other's default", context: `{"MinCoverage":0.8}`, want: stack.AlarmOptions{MinCoverage: 0.8, MinSensorHeadroom: 5}},
@@ -95,24 +65,7 @@ func TestAlarmsFromContext(t *testing.T) {
 		{name: "a string where a number belongs is refused", context: map[string]any{"MinCoverage": "0.9"}, wantErr: "MinCoverage"},
 		{name: "a misspelt key is refused", context: map[string]any{"MinHeadroom": 3}, wantErr: `unknown field "MinHeadroom"`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx := map[string]any{}
-			if tt.context != nil {
-				ctx[stack.AlarmsContextKey] = tt.context
-			}
-			got, err := stack.AlarmsFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &ctx}).Node())
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), stack.AlarmsContextKey) {
-					t.Errorf("error = %v, want one naming %s and containing %q", err, stack.AlarmsContextKey, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Errorf("= %+v, %v; want %+v", got, err, tt.want)
-			}
-		})
-	}
+	checkFromContext(t, stack.AlarmsContextKey, stack.AlarmsFromContext, tests)
 }
 
 // TestNewRefusesBadNotificationsOrThresholds: Props built in code are

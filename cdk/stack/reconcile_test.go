@@ -127,12 +127,7 @@ func onlyReconcile(t *testing.T, s synthesized) string {
 }
 
 func TestReconcileFromContext(t *testing.T) {
-	tests := []struct {
-		name    string
-		context any
-		want    stack.ReconcileOptions
-		wantErr string
-	}{
+	tests := []contextCase[stack.ReconcileOptions]{
 		{name: "unset is every 6 hours, 5 at once, with a backfill", want: stack.ReconcileOptions{Schedule: "rate(6 hours)", MaxConcurrency: 5, Backfill: ptr(true)}},
 		{name: "a cdk.json object", context: map[string]any{"Schedule": "rate(1 day)", "MaxConcurrency": 10, "Backfill": false},
 			want: stack.ReconcileOptions{Schedule: "rate(1 day)", MaxConcurrency: 10, Backfill: ptr(false)}},
@@ -145,24 +140,7 @@ func TestReconcileFromContext(t *testing.T) {
 		{name: "a concurrency beyond EC2's buckets is refused", context: map[string]any{"MaxConcurrency": 500}, wantErr: "MaxConcurrency 500"},
 		{name: "a misspelt key is refused", context: map[string]any{"Schedul": "rate(6 hours)"}, wantErr: "Schedul"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx := map[string]any{}
-			if tt.context != nil {
-				ctx[stack.ReconcileContextKey] = tt.context
-			}
-			got, err := stack.ReconcileFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &ctx}).Node())
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), stack.ReconcileContextKey) {
-					t.Errorf("error = %v, want one naming %s and containing %q", err, stack.ReconcileContextKey, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got.Schedule != tt.want.Schedule || got.MaxConcurrency != tt.want.MaxConcurrency || *got.Backfill != *tt.want.Backfill {
-				t.Errorf("= %+v, %v; want %+v", got, err, tt.want)
-			}
-		})
-	}
+	checkFromContext(t, stack.ReconcileContextKey, stack.ReconcileFromContext, tests)
 }
 
 func TestBackfillCanBeTurnedOff(t *testing.T) {

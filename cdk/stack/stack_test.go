@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 	"github.com/google/go-cmp/cmp"
@@ -241,13 +242,46 @@ func TestEveryStepReservesItsConcurrency(t *testing.T) {
 	}
 }
 
+// contextCase is one case of a table test of a cdk.json context reader:
+// the value under its key (the key unset when nil), and the words its error
+// must contain; without wantErr, the reader must return want.
+type contextCase[T any] struct {
+	name    string
+	context any
+	want    T
+	wantErr string
+}
+
+// checkFromContext runs read on an app whose context holds each case's
+// value under key: an error must name key and contain the case's words,
+// and a success return what the case wants.
+func checkFromContext[T any](t *testing.T, key string, read func(constructs.Node) (T, error), tests []contextCase[T]) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := map[string]any{}
+			if tt.context != nil {
+				ctx[key] = tt.context
+			}
+			got, err := read(awscdk.NewApp(&awscdk.AppProps{Context: &ctx}).Node())
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), key) {
+					t.Errorf("error = %v, want one naming %s and containing %q", err, key, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestReservedConcurrencyFromContext(t *testing.T) {
-	tests := []struct {
-		name    string
-		context any // nil leaves the key unset
-		want    int
-		wantErr string
-	}{
+	tests := []contextCase[int]{
 		{name: "unset is the default", want: stack.DefaultReservedConcurrency},
 		{name: "a cdk.json number", context: float64(30), want: 30},
 		{name: "a -c command-line string", context: "12", want: 12},
@@ -256,24 +290,7 @@ func TestReservedConcurrencyFromContext(t *testing.T) {
 		{name: "a word is no number", context: "twenty", wantErr: `"twenty" is not a number`},
 		{name: "an object is refused", context: map[string]any{"CreateSession": 5}, wantErr: "want a whole number"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx := map[string]any{}
-			if tt.context != nil {
-				ctx[stack.ReservedConcurrencyContextKey] = tt.context
-			}
-			got, err := stack.ReservedConcurrencyFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &ctx}).Node())
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), stack.ReservedConcurrencyContextKey) {
-					t.Errorf("error = %v, want one naming %s and containing %q", err, stack.ReservedConcurrencyContextKey, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Errorf("= %d, %v; want %d", got, err, tt.want)
-			}
-		})
-	}
+	checkFromContext(t, stack.ReservedConcurrencyContextKey, stack.ReservedConcurrencyFromContext, tests)
 }
 
 func TestConfigurationReachesEveryFunction(t *testing.T) {
