@@ -175,7 +175,7 @@ func TestThreeZonesScenario(t *testing.T) {
 			},
 			want: map[string]string{
 				"i-0e26b3747ee8aab5c": "failed at security groups: " + sensor2C + ": sg-2860f634c900c590d: no inbound rule admits UDP 4789 from 10.0.2.32; " +
-					"allow UDP 4789 from 10.0.2.32/32 or from the source's group sg-fd2bfbaf5ed131092 on eni-dd18f95c6f095f61c",
+					"allow UDP 4789 into eni-dd18f95c6f095f61c from 10.0.2.32/32 or from the source's group sg-fd2bfbaf5ed131092",
 			},
 		},
 		{

@@ -134,11 +134,12 @@ func (ev *sgEvaluator) admits(s Sensor) (reason string, ok bool) {
 		slices.Sort(unfetched)
 		fmt.Fprintf(&b, " (prefix list %s not fetched)", strings.Join(slices.Compact(unfetched), ", "))
 	}
-	fmt.Fprintf(&b, "; allow UDP %d from %s/32", VXLANPort, ev.src.PrivateIP)
+	// The fix names the sensor's interface first, so the source's group
+	// that follows cannot be read as belonging to it.
+	fmt.Fprintf(&b, "; allow UDP %d into %s from %s/32", VXLANPort, s.resourceName(), ev.src.PrivateIP)
 	if len(ev.src.SecurityGroupIDs) > 0 {
 		fmt.Fprintf(&b, " or from the source's group %s", ev.src.SecurityGroupIDs[0])
 	}
-	fmt.Fprintf(&b, " on %s", s.resourceName())
 	return b.String(), false
 }
 

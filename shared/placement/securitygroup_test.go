@@ -12,7 +12,7 @@ import (
 // noRule is the reason FilterBySecurityGroup gives when the named groups of
 // the test sensor admit nothing from the test source.
 func noRule(groups string) string {
-	return groups + ": no inbound rule admits UDP 4789 from 10.0.0.25; allow UDP 4789 from 10.0.0.25/32 or from the source's group sg-src on eni-1"
+	return groups + ": no inbound rule admits UDP 4789 from 10.0.0.25; allow UDP 4789 into eni-1 from 10.0.0.25/32 or from the source's group sg-src"
 }
 
 func TestFilterBySecurityGroup(t *testing.T) {
@@ -91,7 +91,7 @@ func TestFilterBySecurityGroup(t *testing.T) {
 		{name: "prefix list that was not fetched is named in the reason",
 			groups: []ec2types.SecurityGroup{secGroup("sg-sensor", withPrefixLists(udp4789(), "pl-9"))},
 			wantReason: "sg-sensor: no inbound rule admits UDP 4789 from 10.0.0.25 (prefix list pl-9 not fetched); " +
-				"allow UDP 4789 from 10.0.0.25/32 or from the source's group sg-src on eni-1"},
+				"allow UDP 4789 into eni-1 from 10.0.0.25/32 or from the source's group sg-src"},
 		{name: "any group of the interface may admit (union)",
 			sensor: testSensor("tmt-1", "eni-1", "sg-a", "sg-b"),
 			groups: []ec2types.SecurityGroup{
@@ -116,13 +116,13 @@ func TestFilterBySecurityGroup(t *testing.T) {
 			sensor: testSensor("tmt-1", "eni-1", "sg-a", "sg-gone"),
 			groups: []ec2types.SecurityGroup{secGroup("sg-a")},
 			wantReason: "sg-a: no inbound rule admits UDP 4789 from 10.0.0.25 (sg-gone not described); " +
-				"allow UDP 4789 from 10.0.0.25/32 or from the source's group sg-src on eni-1"},
+				"allow UDP 4789 into eni-1 from 10.0.0.25/32 or from the source's group sg-src"},
 		{name: "an admitting group is enough even when another was not described",
 			sensor: testSensor("tmt-1", "eni-1", "sg-a", "sg-gone"),
 			groups: []ec2types.SecurityGroup{secGroup("sg-a", withCIDRs(udp4789(), "10.0.0.0/16"))}},
 		{name: "no group described at all",
 			sensor:     testSensor("tmt-1", "eni-1", "sg-gone"),
-			wantReason: "sg-gone of eni-1 not described, so nothing is known to admit UDP 4789 from 10.0.0.25; allow UDP 4789 from 10.0.0.25/32 or from the source's group sg-src on eni-1"},
+			wantReason: "sg-gone of eni-1 not described, so nothing is known to admit UDP 4789 from 10.0.0.25; allow UDP 4789 into eni-1 from 10.0.0.25/32 or from the source's group sg-src"},
 		{name: "interface described without groups",
 			sensor: func() Sensor {
 				s := testSensor("tmt-1", "eni-1")
@@ -133,7 +133,7 @@ func TestFilterBySecurityGroup(t *testing.T) {
 		{name: "source without groups is told to allow its address",
 			groups:     []ec2types.SecurityGroup{secGroup("sg-sensor")},
 			source:     func(s Source) Source { s.SecurityGroupIDs = nil; return s },
-			wantReason: "sg-sensor: no inbound rule admits UDP 4789 from 10.0.0.25; allow UDP 4789 from 10.0.0.25/32 on eni-1"},
+			wantReason: "sg-sensor: no inbound rule admits UDP 4789 from 10.0.0.25; allow UDP 4789 into eni-1 from 10.0.0.25/32"},
 		{name: "source without a valid IPv4 is rejected",
 			groups:     []ec2types.SecurityGroup{secGroup("sg-sensor", withCIDRs(perm("-1", nil, nil), "0.0.0.0/0"))},
 			source:     func(s Source) Source { s.PrivateIP = ""; return s },
@@ -176,8 +176,8 @@ func TestFilterBySecurityGroupSeveralSensors(t *testing.T) {
 	lb.Notes = []string{"security groups not checked: a gateway-load-balancer-endpoint target has no network interface of its own; make sure the appliances behind it admit UDP 4789 from 10.0.0.25"}
 	wantKept := []Sensor{testSensor("tmt-1", "eni-1", "sg-open"), lb}
 	wantRejected := []Rejection{
-		{TargetID: "tmt-2", Reason: "sg-closed: no inbound rule admits UDP 4789 from 10.0.0.25; allow UDP 4789 from 10.0.0.25/32 or from the source's group sg-src on eni-2"},
-		{TargetID: "tmt-3", Reason: "sg-closed: no inbound rule admits UDP 4789 from 10.0.0.25; allow UDP 4789 from 10.0.0.25/32 or from the source's group sg-src on eni-3"},
+		{TargetID: "tmt-2", Reason: "sg-closed: no inbound rule admits UDP 4789 from 10.0.0.25; allow UDP 4789 into eni-2 from 10.0.0.25/32 or from the source's group sg-src"},
+		{TargetID: "tmt-3", Reason: "sg-closed: no inbound rule admits UDP 4789 from 10.0.0.25; allow UDP 4789 into eni-3 from 10.0.0.25/32 or from the source's group sg-src"},
 	}
 	if diff := cmp.Diff(wantKept, kept); diff != "" {
 		t.Errorf("kept mismatch (-want +got):\n%s", diff)
