@@ -32,8 +32,9 @@ CheckExistingSession's rules batched over each page of running instances,
 then, for each unmirrored interface, the candidate steps up to
 PickLeastLoaded. --snapshot FILE reads the EC2 simulator seeded from FILE
 (with its Config); --live reads the real account (default credential
-chain, --region, --profile) with the configuration from --config FILE and
-the flags, as plan does.
+chain, --region, --profile) with the deployed stack's configuration (its
+Configuration output, --stack), or --config FILE, and the flags, as plan
+does.
 
 --output json writes {"coverage", "interfaces", "stale", "sensors"}.
 

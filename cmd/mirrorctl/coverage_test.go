@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/mirrorflow/mirrorflow/internal/operate"
+	"github.com/mirrorflow/mirrorflow/internal/snapshot"
 	"github.com/mirrorflow/mirrorflow/shared/workflow"
 )
 
@@ -165,5 +166,29 @@ func TestREADMEQuotesCoverage(t *testing.T) {
 	}
 	if !strings.Contains(string(readme), "$ mirrorctl coverage --snapshot testdata/snapshots/three-zones.json\n"+string(table)) {
 		t.Error(`README.md no longer quotes testdata/coverage/three-zones.golden.txt as it is; copy it into "mirrorctl coverage"`)
+	}
+}
+
+// TestCoverageLiveReadsTheDeployedConfiguration: coverage --live on an
+// account whose stack says how it is configured needs no flag.
+func TestCoverageLiveReadsTheDeployedConfiguration(t *testing.T) {
+	snap, err := snapshot.Load(threeZones)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, sim := liveEnvDeployed(t, threeZones, deployedWith(snap.Config))
+	before := len(sim.Sessions())
+	if code := e.run("coverage", "--live", "--output", "json"); code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, e.err)
+	}
+	var report operate.CoverageReport
+	if err := json.Unmarshal(e.out.Bytes(), &report); err != nil {
+		t.Fatal(err)
+	}
+	if report.Coverage != 0.1429 || len(report.Interfaces) != 7 {
+		t.Errorf("coverage %v over %d interfaces, want 0.1429 (1 of 7) as with --snapshot", report.Coverage, len(report.Interfaces))
+	}
+	if after := len(sim.Sessions()); after != before {
+		t.Errorf("coverage --live changed the sessions from %d to %d", before, after)
 	}
 }

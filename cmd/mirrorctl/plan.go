@@ -46,9 +46,10 @@ later instance sees the sessions of earlier ones, as it would in the account.
 --live reads the real account (default credential chain, --region,
 --profile) and changes nothing: CreateTrafficMirrorSession is sent with
 DryRun, so the outcome created means EC2 would create the session. No
-placement sees another's session. The configuration comes from --config
-FILE (the Config JSON object the stack was deployed with) and the flags
-below; --filter-id is required when --config does not give FilterId.
+placement sees another's session. The configuration is the deployed
+stack's (its Configuration output; --stack names it), or --config FILE
+(the Config JSON object) instead, with the flags below over either; with
+neither a stack nor --config, --filter-id is required.
 
 Flags override the configuration field by field; --config replaces the
 snapshot's Config. Each --instance is planned in the order given; without
@@ -152,15 +153,33 @@ func (f *planFlags) parse(fs *flag.FlagSet, g *globals, args []string) error {
 // runs, with the snapshot's Config.
 func (f *planFlags) withAccount(ctx context.Context, a *app, g *globals, fn func(ec2api.API, elbv2api.API, config.Config) error) (err error) {
 	if f.live {
-		cfg, err := f.configuration(nil)
+		// --config is read before AWS is called, so a bad file costs no call.
+		if f.configFile != "" {
+			cfg, err := f.configuration(nil)
+			if err != nil {
+				return err
+			}
+			api, lb, err := a.liveClients(ctx, g)
+			if err != nil {
+				return err
+			}
+			return fn(api, lb, cfg)
+		}
+		awsCfg, err := a.loadAWSConfig(ctx, g)
 		if err != nil {
 			return err
 		}
-		api, lb, err := a.liveClients(ctx, g)
+		// The deployed stack's Configuration output, with the flags over it.
+		deployed, source, err := a.deployedConfig(ctx, g, &f.configFlags, awsCfg)
 		if err != nil {
 			return err
 		}
-		return fn(api, lb, cfg)
+		if deployed == nil {
+			_, err := f.resolve(nil, source)
+			return err
+		}
+		api, lb := a.accountClients(awsCfg)
+		return fn(api, lb, *deployed)
 	}
 	snap, err := snapshot.Load(f.snapshot)
 	if err != nil {
@@ -193,10 +212,14 @@ func (f *planFlags) check() error {
 		return usagef("give --snapshot FILE or --live, exactly one")
 	case !f.live && f.set["profile"]:
 		return usagef("--profile applies to --live only; --snapshot never calls AWS")
+	case !f.live && f.set["stack"]:
+		return usagef("--stack applies to --live only, whose configuration is the stack's; --snapshot has its own")
+	case f.set["stack"] && f.configFile != "":
+		return usagef("give --stack or --config, not both: --config replaces the stack's configuration")
 	}
-	for _, name := range []string{"stack", "state-machine", "queue-url", "reconcile-state-machine"} {
+	for _, name := range []string{"state-machine", "queue-url", "reconcile-state-machine"} {
 		if f.set[name] {
-			return usagef("--%s does not apply to plan, which needs no deployment", name)
+			return usagef("--%s does not apply here: only the stack's configuration is read", name)
 		}
 	}
 	for _, id := range f.instances {
@@ -207,8 +230,8 @@ func (f *planFlags) check() error {
 	return nil
 }
 
-// configuration is base (the snapshot's Config, or nothing in --live)
-// with --config and the flags applied (configFlags.resolve).
+// configuration is base (the snapshot's Config, or nothing in --live with
+// --config) with --config and the flags applied (configFlags.resolve).
 func (f *planFlags) configuration(base *config.Config) (config.Config, error) {
 	none := "--live reads no configuration from the account"
 	if !f.live {

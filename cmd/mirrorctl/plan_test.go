@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -814,15 +815,15 @@ func TestPlanRejectsBadInput(t *testing.T) {
 		{"--snapshot and --live together are refused",
 			[]string{"--snapshot", threeZones, "--live"},
 			[]string{"exactly one"}},
-		{"--stack means nothing to plan",
+		{"--stack means nothing to a snapshot, which has its own configuration",
 			[]string{"--snapshot", threeZones, "--stack", "Other"},
-			[]string{"--stack does not apply to plan"}},
+			[]string{"--stack applies to --live only"}},
+		{"--stack and --config together are ambiguous",
+			[]string{"--live", "--stack", "Other", "--config", "x.json"},
+			[]string{"give --stack or --config, not both"}},
 		{"an unknown key in --config is refused",
 			[]string{"--live", "--config", write("config.json", `{"FilterId": "tmf-0a1b2c3d", "Sensors": []}`)},
 			[]string{"config.json", `unknown field "Sensors"`}},
-		{"--live without a filter says what to pass",
-			[]string{"--live"},
-			[]string{"--live reads no configuration from the account", "--filter-id", "--config FILE"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -847,6 +848,14 @@ func TestPlanRejectsBadInput(t *testing.T) {
 // metadata, exactly as a user could.
 func liveEnv(t *testing.T, file string) (*planEnv, *ec2sim.Sim) {
 	t.Helper()
+	return liveEnvDeployed(t, file, nil)
+}
+
+// liveEnvDeployed is liveEnv with a fake CloudFormation holding stacks (by
+// name, each its outputs; none when nil), through
+// AWS_ENDPOINT_URL_CLOUDFORMATION, where --live reads the configuration.
+func liveEnvDeployed(t *testing.T, file string, stacks map[string]map[string]string) (*planEnv, *ec2sim.Sim) {
+	t.Helper()
 	snap, err := snapshot.Load(file)
 	if err != nil {
 		t.Fatal(err)
@@ -857,16 +866,19 @@ func liveEnv(t *testing.T, file string) (*planEnv, *ec2sim.Sim) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Close() })
+	cfn := httptest.NewServer(&fakeCFN{t: t, stacks: stacks})
+	t.Cleanup(cfn.Close)
 	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL_EC2":        endpoint,
-		"AWS_ACCESS_KEY_ID":           "AKIDEXAMPLE",
-		"AWS_SECRET_ACCESS_KEY":       "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-		"AWS_REGION":                  "us-east-1",
-		"AWS_CONFIG_FILE":             filepath.Join(t.TempDir(), "none"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"),
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"AWS_PROFILE":                 "",
-		"AWS_SESSION_TOKEN":           "",
+		"AWS_ENDPOINT_URL_EC2":            endpoint,
+		"AWS_ENDPOINT_URL_CLOUDFORMATION": cfn.URL,
+		"AWS_ACCESS_KEY_ID":               "AKIDEXAMPLE",
+		"AWS_SECRET_ACCESS_KEY":           "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+		"AWS_REGION":                      "us-east-1",
+		"AWS_CONFIG_FILE":                 filepath.Join(t.TempDir(), "none"),
+		"AWS_SHARED_CREDENTIALS_FILE":     filepath.Join(t.TempDir(), "none"),
+		"AWS_EC2_METADATA_DISABLED":       "true",
+		"AWS_PROFILE":                     "",
+		"AWS_SESSION_TOKEN":               "",
 	} {
 		t.Setenv(k, v)
 	}
@@ -874,6 +886,37 @@ func liveEnv(t *testing.T, file string) (*planEnv, *ec2sim.Sim) {
 }
 
 func TestPlanLive(t *testing.T) {
+	t.Run("--live reads the configuration from the stack's Configuration output", func(t *testing.T) {
+		snap, err := snapshot.Load(threeZones)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _ := liveEnvDeployed(t, threeZones, deployedWith(snap.Config))
+		results := e.plan("--live")
+		if len(results) != 7 {
+			t.Fatalf("got %d results, want the 7 running instances", len(results))
+		}
+		created := 0
+		for _, r := range results {
+			if r.Outcome == workflow.OutcomeCreated {
+				created++
+			}
+		}
+		if created != 6 {
+			t.Errorf("%d created (DryRun), want 6: the stack's configuration names the sensors", created)
+		}
+	})
+	t.Run("--live without a stack, --config or a filter says what to pass", func(t *testing.T) {
+		e, _ := liveEnvDeployed(t, threeZones, nil)
+		if code := e.run("plan", "--live"); code != exitUsage {
+			t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitUsage, e.err)
+		}
+		for _, words := range []string{"stack Mirrorflow does not exist", "--filter-id", "--config FILE"} {
+			if !strings.Contains(e.err.String(), words) {
+				t.Errorf("stderr lacks %q:\n%s", words, e.err)
+			}
+		}
+	})
 	t.Run("--live sends the create with DryRun and the account keeps its sessions", func(t *testing.T) {
 		e, sim := liveEnv(t, threeZones)
 		before := sim.Sessions()

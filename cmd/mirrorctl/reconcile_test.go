@@ -125,7 +125,7 @@ func TestReconcileFindsItsStateMachine(t *testing.T) {
 			wantErr: "mirrorctl reconcile: reading the outputs of stack Mirrorflow: the stack has no ReconcileStateMachineArn output: " +
 				"deploy this version, or pass --reconcile-state-machine ARN\n"},
 		{name: "--reconcile-state-machine means nothing to plan", args: []string{"plan", "--live", "--reconcile-state-machine", flagged},
-			wantCode: exitUsage, wantErr: "--reconcile-state-machine does not apply to plan"},
+			wantCode: exitUsage, wantErr: "--reconcile-state-machine does not apply here"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

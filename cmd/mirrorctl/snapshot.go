@@ -83,7 +83,7 @@ func runSnapshot(ctx context.Context, a *app, fs *flag.FlagSet, g *globals, args
 	}
 	source := "--config " + f.configFile
 	if f.configFile == "" {
-		if cfg, source, err = a.deployedConfig(ctx, g, f, awsCfg); err != nil {
+		if cfg, source, err = a.deployedConfig(ctx, g, &f.configFlags, awsCfg); err != nil {
 			return err
 		}
 	}
@@ -159,7 +159,7 @@ func (f *snapshotFlags) check() error {
 // where it came from (or, when nil, why there is none). A stack that does
 // not exist is no error unless --stack named it: a snapshot is as useful
 // before the first deploy.
-func (a *app) deployedConfig(ctx context.Context, g *globals, f snapshotFlags, awsCfg aws.Config) (*config.Config, string, error) {
+func (a *app) deployedConfig(ctx context.Context, g *globals, f *configFlags, awsCfg aws.Config) (*config.Config, string, error) {
 	cfn := cloudformation.NewFromConfig(awsCfg, func(o *cloudformation.Options) {
 		a.overrideEndpoint(cloudformation.ServiceID, &o.BaseEndpoint)
 	})
