@@ -25,3 +25,35 @@ func Serve(ctx context.Context, addr string, h http.Handler) (endpoint string, s
 	go func() { _ = srv.Serve(l) }()
 	return "http://" + l.Addr().String(), stop, nil
 }
+
+// Server serves one handler until Close is called or the context given to
+// Listen ends: the Start, Listen and Close the EC2 and ELBv2 simulators share.
+type Server struct {
+	mu sync.Mutex
+	// stop closes the server Listen started, once; nil before Listen.
+	stop func() error
+}
+
+// Listen serves h on addr, as Serve does, and returns the endpoint URL.
+func (v *Server) Listen(ctx context.Context, addr string, h http.Handler) (string, error) {
+	endpoint, stop, err := Serve(ctx, addr, h)
+	if err != nil {
+		return "", err
+	}
+	v.mu.Lock()
+	v.stop = stop
+	v.mu.Unlock()
+	return endpoint, nil
+}
+
+// Close stops serving; before Listen, and after the context given to it
+// ends, it has nothing left to do.
+func (v *Server) Close() error {
+	v.mu.Lock()
+	stop := v.stop
+	v.mu.Unlock()
+	if stop == nil {
+		return nil
+	}
+	return stop()
+}

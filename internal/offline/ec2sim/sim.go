@@ -103,8 +103,8 @@ type Sim struct {
 	rng     *rand.Rand
 	tokens  map[string]idempotent
 	ownerID string
-	// stop closes the server Listen started, once; nil before Listen.
-	stop     func() error
+	// server serves the simulator once Listen is called.
+	server   Server
 	requests atomic.Uint64
 }
 
@@ -262,26 +262,13 @@ func (s *Sim) Start(ctx context.Context) (string, error) {
 
 // Listen is Start on a given address.
 func (s *Sim) Listen(ctx context.Context, addr string) (string, error) {
-	endpoint, stop, err := Serve(ctx, addr, s)
-	if err != nil {
-		return "", err
-	}
-	s.mu.Lock()
-	s.stop = stop
-	s.mu.Unlock()
-	return endpoint, nil
+	return s.server.Listen(ctx, addr, s)
 }
 
 // Close stops serving; after the context given to Start ends it has
 // nothing left to do.
 func (s *Sim) Close() error {
-	s.mu.Lock()
-	stop := s.stop
-	s.mu.Unlock()
-	if stop == nil {
-		return nil
-	}
-	if err := stop(); err != nil {
+	if err := s.server.Close(); err != nil {
 		return fmt.Errorf("closing the EC2 simulator: %w", err)
 	}
 	return nil

@@ -27,7 +27,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 
 	"github.com/mirrorflow/mirrorflow/internal/offline/ec2sim"
 	"github.com/mirrorflow/mirrorflow/internal/snapshot"
@@ -60,10 +59,8 @@ const describeBucketName = "elasticloadbalancingv2:Describe*"
 // request to that simulator, on one endpoint. It is safe for concurrent use.
 type Sim struct {
 	account *ec2sim.Sim
-
-	mu sync.Mutex
-	// stop closes the server Listen started, once; nil before Listen.
-	stop func() error
+	// server serves both services once Listen is called.
+	server ec2sim.Server
 }
 
 // New returns the ELBv2 model of account's snapshot. The account's
@@ -82,25 +79,12 @@ func (s *Sim) Start(ctx context.Context) (string, error) {
 
 // Listen is Start on a given address.
 func (s *Sim) Listen(ctx context.Context, addr string) (string, error) {
-	endpoint, stop, err := ec2sim.Serve(ctx, addr, s)
-	if err != nil {
-		return "", err
-	}
-	s.mu.Lock()
-	s.stop = stop
-	s.mu.Unlock()
-	return endpoint, nil
+	return s.server.Listen(ctx, addr, s)
 }
 
 // Close stops serving; after ctx's end it has nothing left to do.
 func (s *Sim) Close() error {
-	s.mu.Lock()
-	stop := s.stop
-	s.mu.Unlock()
-	if stop == nil {
-		return nil
-	}
-	if err := stop(); err != nil {
+	if err := s.server.Close(); err != nil {
 		return fmt.Errorf("closing the simulators' server: %w", err)
 	}
 	return nil

@@ -100,7 +100,7 @@ type Engine struct {
 	// name, until the parent ends.
 	children map[string][]Execution
 	done     chan struct{}
-	err     error
+	err      error
 }
 
 // Start launches the engine on the definition.
