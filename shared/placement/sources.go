@@ -95,6 +95,19 @@ func SourcesOf(inst ec2types.Instance, all bool) ([]Source, error) {
 	return sources, errors.Join(errs...)
 }
 
+// SourceInterfaceIDs lists the interfaces of inst that would be sources,
+// complete or not, as SourcesOf chooses them: the primary one, or with all
+// every attached interface of type interface; in device order.
+func SourceInterfaceIDs(inst ec2types.Instance, all bool) []string {
+	var ids []string
+	for _, ni := range sourceInterfaces(inst.NetworkInterfaces) {
+		if all || isPrimary(ni) {
+			ids = append(ids, aws.ToString(ni.NetworkInterfaceId))
+		}
+	}
+	return ids
+}
+
 // sourceInterfaces returns the interfaces that can be sources, attached and
 // of type interface (or untyped, as EC2 omits it for plain ENA interfaces),
 // sorted by device index and then network card, so that placements and

@@ -2,6 +2,7 @@ package placement
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -216,4 +217,31 @@ func unjoin(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// TestSourceInterfaceIDs lists the interfaces SourcesOf would make
+// sources, incomplete ones included, and leaves out what it leaves out.
+func TestSourceInterfaceIDs(t *testing.T) {
+	i0, i1, i2, i3 := aws.Int32(0), aws.Int32(1), aws.Int32(2), aws.Int32(3)
+	incomplete := instanceNI("eni-noip", i0, i1, "")
+	efa := instanceNI("eni-efa", i0, i2, "10.0.1.7")
+	efa.InterfaceType = aws.String("efa")
+	detaching := instanceNI("eni-going", i0, i3, "10.0.1.8")
+	detaching.Attachment.Status = ec2types.AttachmentStatusDetaching
+	inst := testInstance(detaching, efa, incomplete, instanceNI(srcENI, i0, i0, srcIP, srcGroup))
+	tests := []struct {
+		name string
+		all  bool
+		want []string
+	}{
+		{"primary: the interface at device index 0", false, []string{srcENI}},
+		{"all: every attached interface of type interface, in device order, incomplete or not", true, []string{srcENI, "eni-noip"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := SourceInterfaceIDs(inst, tt.all); !slices.Equal(got, tt.want) {
+				t.Errorf("= %v, want %v", got, tt.want)
+			}
+		})
+	}
 }

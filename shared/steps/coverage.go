@@ -166,22 +166,11 @@ func (h *Handlers) judge(inst ec2types.Instance, subnets map[string]ec2types.Sub
 }
 
 // sourceInterfaceIDs lists the interfaces of inst that Interfaces makes
-// sources, complete or not: the primary one, or every attached interface of
-// type interface; an instance with none lists the interface it has first,
-// or nothing at all, so that its skip is still shown against an interface.
+// sources (placement.SourceInterfaceIDs); an instance with none lists the
+// interface it has first, or nothing at all, so that its skip is still
+// shown against an interface.
 func sourceInterfaceIDs(inst ec2types.Instance, all bool) []string {
-	var ids []string
-	for _, ni := range inst.NetworkInterfaces {
-		a := ni.Attachment
-		if a == nil || a.DeviceIndex == nil {
-			continue
-		}
-		primary := aws.ToInt32(a.DeviceIndex) == 0 && aws.ToInt32(a.NetworkCardIndex) == 0
-		typ := aws.ToString(ni.InterfaceType)
-		if (primary || all) && (typ == "" || typ == string(ec2types.NetworkInterfaceTypeInterface)) {
-			ids = append(ids, aws.ToString(ni.NetworkInterfaceId))
-		}
-	}
+	ids := placement.SourceInterfaceIDs(inst, all)
 	if len(ids) == 0 && len(inst.NetworkInterfaces) > 0 {
 		ids = append(ids, aws.ToString(inst.NetworkInterfaces[0].NetworkInterfaceId))
 	}
