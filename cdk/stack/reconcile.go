@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -121,20 +120,8 @@ func (o ReconcileOptions) Validate() error {
 // ReconcileFromContext reads the options from cdk.json, with defaults.
 func ReconcileFromContext(node constructs.Node) (ReconcileOptions, error) {
 	var o ReconcileOptions
-	if v := node.TryGetContext(jsii.String(ReconcileContextKey)); v != nil {
-		data, ok := v.(string)
-		if !ok {
-			b, err := json.Marshal(v)
-			if err != nil {
-				return o, fmt.Errorf("reading context %q: %w", ReconcileContextKey, err)
-			}
-			data = string(b)
-		}
-		dec := json.NewDecoder(strings.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&o); err != nil {
-			return o, fmt.Errorf("reading context %q: %w (want {\"Schedule\": \"rate(6 hours)\", \"MaxConcurrency\": 5, \"Backfill\": true})", ReconcileContextKey, err)
-		}
+	if err := decodeContext(node, ReconcileContextKey, &o, `{"Schedule": "rate(6 hours)", "MaxConcurrency": 5, "Backfill": true}`); err != nil {
+		return o, err
 	}
 	o = o.WithDefaults()
 	if err := o.Validate(); err != nil {
